@@ -1,0 +1,11 @@
+//! # quantnas-core
+//!
+//! The runtime half of QuantNAS: what an architecture is (search spaces, op catalogue,
+//! genotypes, fixed reference networks), what it costs (MACs, BitOps), the standard SR
+//! image pipeline (MATLAB-compatible bicubic, BT.601 YCbCr, Y-PSNR/SSIM).
+//!
+//! `no_std` + `alloc`; the `std` feature only adds `std::error::Error` conveniences.
+#![cfg_attr(not(feature = "std"), no_std)]
+#![warn(missing_docs)]
+
+extern crate alloc;

@@ -1,0 +1,2 @@
+//! `trainer` command line.
+fn main() {}
