@@ -9,3 +9,10 @@
 #![warn(missing_docs)]
 
 extern crate alloc;
+
+pub mod color;
+pub mod image;
+pub mod metrics;
+pub mod resize;
+pub mod arch;
+pub mod cost;
