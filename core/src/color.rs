@@ -79,6 +79,7 @@ pub fn luma_full(img: &RgbImage8) -> Vec<f64> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // in tests a failed unwrap is a failed test
 mod tests {
     use super::*;
     use alloc::vec;

@@ -242,6 +242,7 @@ pub fn round_to_u8(v: f64) -> u8 {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // in tests a failed unwrap is a failed test
 mod tests {
     use super::*;
     use alloc::vec;

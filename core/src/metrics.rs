@@ -209,6 +209,7 @@ pub fn score_sr(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // in tests a failed unwrap is a failed test
 mod tests {
     use super::*;
     use alloc::vec;

@@ -346,6 +346,7 @@ pub fn bicubic_rgb8(src: &RgbImage8, scale: f64) -> RgbImage8 {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // in tests a failed unwrap is a failed test
 mod tests {
     use super::*;
     use alloc::vec;
