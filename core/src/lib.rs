@@ -16,3 +16,5 @@ pub mod metrics;
 pub mod resize;
 pub mod arch;
 pub mod cost;
+pub mod model;
+pub mod engine;

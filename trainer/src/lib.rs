@@ -1,1 +1,13 @@
 //! QuantNAS trainer: data, evaluation, QAT, search and export on top of `quantnas-core`.
+
+pub mod archspec;
+pub mod backend;
+pub mod bench;
+pub mod cost;
+pub mod data;
+pub mod eval;
+pub mod export;
+pub mod imageio;
+pub mod nn;
+pub mod search;
+pub mod train;

@@ -1,2 +1,55 @@
-//! `trainer` command line.
-fn main() {}
+//! `trainer` command line: one subcommand per task, each delegating to its module's `run`.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use trainer::{bench, cost, data, eval, export, train};
+
+/// QuantNAS for x4 super-resolution: search, retrain, evaluate and export.
+///
+/// Every subcommand has its own help: `trainer <COMMAND> --help`.
+#[derive(Debug, Parser)]
+#[command(name = "trainer", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+enum Command {
+    // Help text comes from each Args struct's doc comment.
+    Search(trainer::search::cli::SearchArgs),
+    Eval(eval::EvalArgs),
+    Cost(cost::CostArgs),
+    Train(train::cli::TrainArgs),
+    Export(export::ExportArgs),
+    /// Dataset commands: download DIV2K.
+    #[command(subcommand)]
+    Data(data::cli::DataCommand),
+    /// Measure training speed (ms per step) on each compiled-in backend.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Search(args) => trainer::search::cli::run(&args),
+        Command::Eval(args) => eval::run(&args),
+        Command::Cost(args) => cost::run(&args),
+        Command::Train(args) => train::cli::run(&args),
+        Command::Bench(cmd) => bench::run(&cmd),
+        Command::Export(args) => export::run(&args),
+        Command::Data(cmd) => data::cli::run(&cmd),
+    }
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Installs the tools the tests need, only when missing (warm runs cost ~1 s).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+rustup target add wasm32-unknown-unknown thumbv7m-none-eabi >/dev/null 2>&1 \
+  || rustup target add wasm32-unknown-unknown thumbv7m-none-eabi
+rustup component add rustfmt clippy >/dev/null 2>&1 || true
+
+if [ -f .ci/install-web.sh ]; then
+  bash .ci/install-web.sh
+fi

@@ -1,0 +1,426 @@
+//! The integer inference engine: runs a [`Model`] on an image.
+//!
+//! Nodes run in graph order. Each intermediate tensor is dropped right after its last
+//! reader ([`Graph::last_use`]), element-wise ops (add, mul, batch norm, ADQ, sigmoid)
+//! write into an input that dies with them instead of allocating, and a conv whose readers
+//! are all quantized convs of the same step writes one-byte activation codes instead of
+//! `f32`. Peak memory is therefore a few live tensors, not one per layer
+//! ([`RunStats::peak_bytes`] reports it).
+
+use alloc::vec;
+use alloc::vec::Vec;
+
+use crate::arch::{Graph, NodeId, NodeKind};
+use crate::cost::{CostReport, cost};
+use crate::image::{Planes, RgbImage8};
+use crate::model::{ConvParams, LayerBits, MAX_NODES, Model, ModelError, NodeParams};
+
+use super::bilinear::resize;
+use super::conv::Geometry;
+use super::float_conv::FloatConv;
+use super::int_conv::{IntConv, OutMode};
+use super::ops;
+use super::ref_exec;
+use super::tensor::{Data, Tensor};
+
+/// Largest LR input accepted, in pixels: 1024×1024 (the ×4 output is 4096×4096). Stops a
+/// huge image from exhausting memory (the widest tensors hold 36–64 channels of it).
+pub const MAX_INPUT_PIXELS: usize = 1024 * 1024;
+
+/// What one run used.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RunStats {
+    /// Largest sum of live tensor buffers plus the conv scratch in use at any moment,
+    /// input and output images included, in bytes.
+    pub peak_bytes: usize,
+}
+
+/// Per-node prepared parameters.
+#[derive(Clone, Debug)]
+enum Prepared {
+    None,
+    Int(IntConv),
+    Float(FloatConv),
+    BatchNorm { scale: Vec<f32>, shift: Vec<f32> },
+    Adq { gamma: f32, beta: f32 },
+}
+
+/// A model prepared for inference: weights packed for the kernels, memory plan made.
+#[derive(Clone, Debug)]
+pub struct Engine {
+    model: Model,
+    graph: Graph,
+    prepared: Vec<Prepared>,
+    /// How each conv writes its output.
+    modes: Vec<OutMode>,
+    last_use: Vec<NodeId>,
+}
+
+impl Engine {
+    /// Validates `model` and prepares it.
+    pub fn new(model: Model) -> Result<Engine, ModelError> {
+        model.validate()?;
+        let graph = model.arch.graph();
+        if graph.nodes.len() > MAX_NODES {
+            return Err(ModelError::OverLimit {
+                what: "graph node count",
+                offset: 0,
+                got: graph.nodes.len() as u64,
+                max: MAX_NODES as u64,
+            });
+        }
+        let specs = model.specs()?;
+        let mut prepared = vec![Prepared::None; graph.nodes.len()];
+        for ((id, _), params) in specs.iter().zip(&model.params) {
+            prepared[*id] = match (&graph.nodes[*id].kind, params) {
+                (
+                    NodeKind::Conv(c),
+                    NodeParams::Conv(ConvParams::Quantized {
+                        bits,
+                        codes,
+                        weight_steps,
+                        act_step,
+                    }),
+                ) => {
+                    let g = Geometry::of(c);
+                    // |w·a| ≤ 2^(b−1)·(2^b − 1); the i32 sum of kk of them must not wrap.
+                    let per_mac = u64::from(bits.activation_max_code()) << (bits.get() - 1);
+                    if g.kk() as u64 * per_mac > i32::MAX as u64 {
+                        return Err(ModelError::OverLimit {
+                            what: "weights per output channel (i32 accumulator range)",
+                            offset: 0,
+                            got: g.kk() as u64,
+                            max: i32::MAX as u64 / per_mac,
+                        });
+                    }
+                    Prepared::Int(IntConv::new(g, *bits, codes, weight_steps, *act_step))
+                }
+                (NodeKind::Conv(c), NodeParams::Conv(ConvParams::Float { weights })) => {
+                    Prepared::Float(FloatConv::new(Geometry::of(c), weights))
+                }
+                (_, NodeParams::BatchNorm { scale, shift }) => Prepared::BatchNorm {
+                    scale: scale.clone(),
+                    shift: shift.clone(),
+                },
+                (_, NodeParams::Adq { gamma, beta }) => Prepared::Adq {
+                    gamma: *gamma,
+                    beta: *beta,
+                },
+                // `validate` matched every parameter to its node kind.
+                _ => Prepared::None,
+            };
+        }
+        let mut readers: Vec<Vec<NodeId>> = vec![Vec::new(); graph.nodes.len()];
+        for (i, node) in graph.nodes.iter().enumerate() {
+            for j in node.kind.inputs() {
+                readers[j].push(i);
+            }
+        }
+        // The quantizers that eventually read node i: pixel shuffles are looked through
+        // (a permutation commutes with the element-wise quantizer); any other reader, or
+        // a float conv, needs floats.
+        fn quantizers(
+            i: NodeId,
+            graph: &Graph,
+            readers: &[Vec<NodeId>],
+            prepared: &[Prepared],
+            out: &mut Vec<Option<(f32, u8)>>,
+        ) {
+            for &r in &readers[i] {
+                match (&graph.nodes[r].kind, &prepared[r]) {
+                    (NodeKind::Conv(_), Prepared::Int(k)) => {
+                        out.push(Some((k.act_step, k.max_code)))
+                    }
+                    (NodeKind::PixelShuffle { .. }, _) if r != graph.output => {
+                        quantizers(r, graph, readers, prepared, out)
+                    }
+                    _ => out.push(None),
+                }
+            }
+        }
+        let modes = (0..graph.nodes.len())
+            .map(|i| {
+                if !matches!(prepared[i], Prepared::Int(_) | Prepared::Float(_))
+                    || i == graph.output
+                {
+                    return OutMode::F32;
+                }
+                let mut q = Vec::new();
+                quantizers(i, &graph, &readers, &prepared, &mut q);
+                match q.first() {
+                    Some(&Some((step, max))) if q.iter().all(|x| *x == q[0]) => {
+                        OutMode::Codes { step, max }
+                    }
+                    _ => OutMode::F32,
+                }
+            })
+            .collect();
+        let last_use = graph.last_use();
+        Ok(Engine {
+            model,
+            graph,
+            prepared,
+            modes,
+            last_use,
+        })
+    }
+
+    /// Parses a model file and prepares it.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Engine, ModelError> {
+        Engine::new(Model::from_bytes(bytes)?)
+    }
+
+    /// The model.
+    pub fn model(&self) -> &Model {
+        &self.model
+    }
+
+    /// The network graph.
+    pub fn graph(&self) -> &Graph {
+        &self.graph
+    }
+
+    /// Bit width of every conv, in graph order.
+    pub fn layer_bits(&self) -> Vec<LayerBits> {
+        self.model.layer_bits()
+    }
+
+    /// Parameters, MACs, BitOps and per-layer costs for an LR input of `h`×`w`.
+    pub fn cost(&self, h: usize, w: usize) -> Result<CostReport, ModelError> {
+        Ok(cost(&self.graph, h, w)?)
+    }
+
+    /// Checks that an input of this shape can run.
+    pub fn check_input(&self, channels: usize, h: usize, w: usize) -> Result<(), ModelError> {
+        check_input(&self.graph, channels, h, w)
+    }
+
+    /// Upscales an 8-bit RGB image ×4 on the integer path: `/255`, run, clamp to [0, 1],
+    /// `×255`, round.
+    pub fn upscale(&self, image: &RgbImage8) -> Result<RgbImage8, ModelError> {
+        Ok(self.upscale_planes(&image.to_planes())?.to_rgb8_rounded()?)
+    }
+
+    /// Upscales an RGB image in [0, 1] on the integer path; the output is unclamped.
+    pub fn upscale_planes(&self, x: &Planes) -> Result<Planes, ModelError> {
+        Ok(self.upscale_planes_stats(x)?.0)
+    }
+
+    /// [`upscale_planes`](Self::upscale_planes) with the memory it used.
+    pub fn upscale_planes_stats(&self, x: &Planes) -> Result<(Planes, RunStats), ModelError> {
+        self.check_input(x.channels, x.height, x.width)?;
+        let input = Tensor::f32(x.channels, x.height, x.width, x.data.clone());
+        let (out, peak_bytes) = self.run(input);
+        let planes = Planes {
+            channels: out.c,
+            height: out.h,
+            width: out.w,
+            data: out.into_values(),
+        };
+        Ok((
+            planes,
+            RunStats {
+                peak_bytes: peak_bytes + x.data.capacity() * 4,
+            },
+        ))
+    }
+
+    /// Upscales an 8-bit RGB image with the fake-quant reference executor.
+    pub fn upscale_reference(&self, image: &RgbImage8) -> Result<RgbImage8, ModelError> {
+        Ok(self
+            .upscale_planes_reference(&image.to_planes())?
+            .to_rgb8_rounded()?)
+    }
+
+    /// Runs the fake-quant reference executor (clear, slow; for checking the integer path).
+    pub fn upscale_planes_reference(&self, x: &Planes) -> Result<Planes, ModelError> {
+        self.check_input(x.channels, x.height, x.width)?;
+        Ok(ref_exec::run(&self.graph, &self.model, x))
+    }
+
+    /// Runs the graph; returns the output and the peak bytes of live tensors and scratch.
+    fn run(&self, input: Tensor) -> (Tensor, usize) {
+        let n = self.graph.nodes.len();
+        let mut vals: Vec<Option<Tensor>> = (0..n).map(|_| None).collect();
+        let mut input = Some(input);
+        let mut live = 0usize;
+        let mut peak = 0usize;
+        for i in 0..n {
+            let dies = |j: NodeId| self.last_use[j] == i;
+            let mut scratch = 0;
+            let mut reused = 0;
+            let out = match &self.graph.nodes[i].kind {
+                NodeKind::Input { .. } => input
+                    .take()
+                    .unwrap_or_else(|| Tensor::f32(0, 0, 0, Vec::new())),
+                NodeKind::Conv(_) => {
+                    let x = get(&vals, self.conv_input(i));
+                    let (t, s) = match &self.prepared[i] {
+                        Prepared::Int(k) => k.run(x, self.modes[i]),
+                        Prepared::Float(k) => k.run(x, self.modes[i]),
+                        _ => (x.clone(), 0),
+                    };
+                    scratch = s;
+                    t
+                }
+                NodeKind::Add { a, b } | NodeKind::Mul { a, b } => {
+                    let is_add = matches!(self.graph.nodes[i].kind, NodeKind::Add { .. });
+                    // Write into whichever operand dies here (both ops are commutative).
+                    let (dst, src) = if dies(*a) && a != b {
+                        (take(&mut vals, *a, &mut reused), *b)
+                    } else if dies(*b) && a != b {
+                        (take(&mut vals, *b, &mut reused), *a)
+                    } else {
+                        (get(&vals, *a).clone(), *b)
+                    };
+                    let mut dst = dst;
+                    let src = get(&vals, src).values();
+                    if let Data::F32(v) = &mut dst.data {
+                        if is_add {
+                            ops::add_assign(v, src)
+                        } else {
+                            ops::mul_assign(v, src)
+                        }
+                    }
+                    dst
+                }
+                NodeKind::Concat { inputs } => {
+                    let ts: Vec<&Tensor> = inputs.iter().map(|&j| get(&vals, j)).collect();
+                    ops::concat(&ts)
+                }
+                NodeKind::PixelShuffle { input, factor } => {
+                    ops::pixel_shuffle(get(&vals, *input), *factor)
+                }
+                NodeKind::Tile { input, times } => ops::tile(get(&vals, *input), *times),
+                NodeKind::BatchNorm { input } => {
+                    let mut t = self.owned(&mut vals, *input, dies(*input), &mut reused);
+                    let plane = t.plane();
+                    if let (Prepared::BatchNorm { scale, shift }, Data::F32(v)) =
+                        (&self.prepared[i], &mut t.data)
+                    {
+                        ops::batch_norm_assign(v, plane, scale, shift);
+                    }
+                    t
+                }
+                NodeKind::Adq { branch, skip } => {
+                    let factor = match &self.prepared[i] {
+                        Prepared::Adq { gamma, beta } => {
+                            ops::adq_factor(get(&vals, *skip).values(), *gamma, *beta)
+                        }
+                        _ => 1.0,
+                    };
+                    let mut t = self.owned(
+                        &mut vals,
+                        *branch,
+                        dies(*branch) && branch != skip,
+                        &mut reused,
+                    );
+                    if let Data::F32(v) = &mut t.data {
+                        ops::adq_assign(v, get(&vals, *skip).values(), factor);
+                    }
+                    t
+                }
+                NodeKind::MaxPool {
+                    input,
+                    kernel,
+                    stride,
+                } => ops::max_pool(get(&vals, *input), *kernel, *stride),
+                NodeKind::ResizeBilinear { input, like } => {
+                    let l = get(&vals, *like);
+                    resize(get(&vals, *input), l.h, l.w)
+                }
+                NodeKind::Sigmoid { input } => {
+                    let mut t = self.owned(&mut vals, *input, dies(*input), &mut reused);
+                    if let Data::F32(v) = &mut t.data {
+                        ops::sigmoid_assign(v);
+                    }
+                    t
+                }
+                // `Engine::new` rejects supernets.
+                NodeKind::Mixed(_) => Tensor::f32(0, 0, 0, Vec::new()),
+            };
+            live = live - reused + out.bytes();
+            peak = peak.max(live + scratch);
+            vals[i] = Some(out);
+            for j in self.graph.nodes[i].kind.inputs() {
+                if dies(j)
+                    && let Some(t) = vals[j].take()
+                {
+                    live -= t.bytes();
+                }
+            }
+        }
+        let out = vals[self.graph.output]
+            .take()
+            .unwrap_or_else(|| Tensor::f32(0, 0, 0, Vec::new()));
+        (out, peak)
+    }
+
+    fn conv_input(&self, i: NodeId) -> NodeId {
+        match &self.graph.nodes[i].kind {
+            NodeKind::Conv(c) => c.input,
+            _ => 0,
+        }
+    }
+
+    /// The value of `j` to modify: taken if it dies here, else a copy.
+    fn owned(
+        &self,
+        vals: &mut [Option<Tensor>],
+        j: NodeId,
+        dies: bool,
+        reused: &mut usize,
+    ) -> Tensor {
+        if dies {
+            take(vals, j, reused)
+        } else {
+            get(vals, j).clone()
+        }
+    }
+}
+
+static EMPTY: Tensor = Tensor {
+    c: 0,
+    h: 0,
+    w: 0,
+    data: Data::F32(Vec::new()),
+};
+
+/// The live value of node `j` (graph order guarantees it was computed and not dropped).
+fn get(vals: &[Option<Tensor>], j: NodeId) -> &Tensor {
+    vals[j].as_ref().unwrap_or(&EMPTY)
+}
+
+/// Takes the value of `j`, counting its bytes as reused by the new output.
+fn take(vals: &mut [Option<Tensor>], j: NodeId, reused: &mut usize) -> Tensor {
+    let t = vals[j].take().unwrap_or_else(|| EMPTY.clone());
+    *reused += t.bytes();
+    t
+}
+
+/// Checks an input shape against the graph and [`MAX_INPUT_PIXELS`].
+pub(crate) fn check_input(
+    graph: &Graph,
+    channels: usize,
+    h: usize,
+    w: usize,
+) -> Result<(), ModelError> {
+    let min = graph.min_input_side();
+    if channels != 3 || h < min || w < min {
+        return Err(ModelError::BadInput {
+            channels,
+            height: h,
+            width: w,
+            min,
+        });
+    }
+    if h.saturating_mul(w) > MAX_INPUT_PIXELS {
+        return Err(ModelError::InputTooLarge {
+            height: h,
+            width: w,
+            max: MAX_INPUT_PIXELS,
+        });
+    }
+    graph.shapes(h, w)?;
+    Ok(())
+}

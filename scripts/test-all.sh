@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Runs every test of the project: Rust unit/integration tests (release: burn trains ~25x
+# slower unoptimised), the no_std/wasm builds of core, and the browser tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# core must stay no_std: thumbv7m has no std at all, wasm32 is what the browser runs.
+cargo build -q -p quantnas-core --no-default-features --target thumbv7m-none-eabi
+cargo build -q -p quantnas-core --no-default-features --target wasm32-unknown-unknown
+
+cargo test --workspace --release
+
+if [ -f .ci/test-web.sh ]; then
+  bash .ci/test-web.sh
+fi

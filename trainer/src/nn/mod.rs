@@ -1,0 +1,15 @@
+//! burn modules built from `quantnas-core` graphs: the quantizers (§3), quantized convs,
+//! ADQ (§4), parameter-free ops with the engine's exact conventions, the graph
+//! interpreter and whole-image inference.
+
+pub mod adq;
+pub mod infer;
+pub mod network;
+pub mod ops;
+pub mod qconv;
+pub mod quant;
+
+pub use adq::Adq;
+pub use infer::Upscaler;
+pub use network::{Network, NodeParams};
+pub use qconv::QConv;

@@ -1,0 +1,256 @@
+//! A burn module that runs any concrete core [`Graph`] (a genotype's child or a fixed
+//! network): one [`QConv`] per conv node, one batch norm per `BatchNorm` node, one [`Adq`]
+//! per `Adq` node, all other nodes parameter-free. There is no second op catalogue: the
+//! graph says what to compute, this file only says how in burn.
+//!
+//! Supernet slots (`NodeKind::Mixed`) are not handled here; the search builds its own
+//! modules from the same blocks ([`QConv`], [`Adq`], [`super::ops`]).
+
+use anyhow::{Result, bail};
+use burn::module::Module;
+use burn::nn::{BatchNorm, BatchNormConfig};
+use burn::tensor::activation::sigmoid;
+use burn::tensor::{Device, Tensor};
+use quantnas_core::arch::{Graph, NodeKind};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+
+use super::adq::Adq;
+use super::ops::{max_pool, pixel_shuffle, resize_bilinear, tile};
+use super::qconv::QConv;
+
+/// Batch norm epsilon (PyTorch's and burn's default); export folds with the same value.
+pub const BN_EPS: f64 = 1e-5;
+/// Batch norm running-statistics momentum (PyTorch's and burn's default).
+pub const BN_MOMENTUM: f64 = 0.1;
+
+/// Where the parameters of a graph node live in [`Network`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NodeParams {
+    /// No parameters.
+    None,
+    /// Index into [`Network::convs`].
+    Conv(usize),
+    /// Index into [`Network::norms`].
+    Norm(usize),
+    /// Index into [`Network::adqs`].
+    Adq(usize),
+}
+
+/// The parameters of a concrete network, plus the graph that wires them.
+#[derive(Module, Debug)]
+pub struct Network {
+    /// Conv nodes, in graph order.
+    pub convs: Vec<QConv>,
+    /// Batch-norm nodes, in graph order.
+    pub norms: Vec<BatchNorm>,
+    /// ADQ nodes, in graph order.
+    pub adqs: Vec<Adq>,
+    /// The architecture.
+    #[module(skip)]
+    pub graph: Graph,
+    /// Per graph node, its parameters.
+    #[module(skip)]
+    pub params: Vec<NodeParams>,
+}
+
+/// Per node, where its parameters go, and how many of each kind there are.
+fn layout(graph: &Graph) -> Result<(Vec<NodeParams>, [usize; 3])> {
+    let mut n = [0usize; 3];
+    let mut out = Vec::with_capacity(graph.nodes.len());
+    for node in &graph.nodes {
+        let p = match &node.kind {
+            NodeKind::Conv(_) => NodeParams::Conv(post_inc(&mut n[0])),
+            NodeKind::BatchNorm { .. } => NodeParams::Norm(post_inc(&mut n[1])),
+            NodeKind::Adq { .. } => NodeParams::Adq(post_inc(&mut n[2])),
+            NodeKind::Mixed(_) => bail!(
+                "node {} is a supernet slot; train a derived genotype (or use the search)",
+                node.name
+            ),
+            _ => NodeParams::None,
+        };
+        out.push(p);
+    }
+    Ok((out, n))
+}
+
+fn post_inc(v: &mut usize) -> usize {
+    *v += 1;
+    *v - 1
+}
+
+impl Network {
+    /// A freshly initialised network for `graph`; weights drawn from a generator seeded
+    /// with `seed`, so the same seed gives the same network on every backend.
+    ///
+    /// # Errors
+    /// If the graph holds supernet slots.
+    pub fn init(graph: &Graph, seed: u64, device: &Device) -> Result<Self> {
+        let (params, _) = layout(graph)?;
+        let mut rng = StdRng::seed_from_u64(seed);
+        let mut convs = Vec::new();
+        let mut norms = Vec::new();
+        let mut adqs = Vec::new();
+        let shapes = graph.shapes(16, 16).ok();
+        for (i, node) in graph.nodes.iter().enumerate() {
+            match &node.kind {
+                NodeKind::Conv(c) => convs.push(QConv::init(c, &mut rng, device)),
+                NodeKind::BatchNorm { input } => {
+                    let ch = shapes.as_ref().map_or(0, |s| s[*input].c);
+                    let ch = if ch == 0 {
+                        channels_of(graph, *input)
+                    } else {
+                        ch
+                    };
+                    norms.push(
+                        BatchNormConfig::new(ch)
+                            .with_epsilon(BN_EPS)
+                            .with_momentum(BN_MOMENTUM)
+                            .init(device),
+                    );
+                }
+                NodeKind::Adq { .. } => adqs.push(Adq::init(device)),
+                _ => {}
+            }
+            debug_assert!(i < params.len());
+        }
+        Ok(Network {
+            convs,
+            norms,
+            adqs,
+            graph: graph.clone(),
+            params,
+        })
+    }
+
+    /// Runs the network.
+    ///
+    /// Batch norms use batch statistics when the input is on an autodiff device and the
+    /// module is in training mode, running statistics otherwise (see [`Module::valid`]).
+    ///
+    /// # Shapes
+    /// `[n, 3, h, w] → [n, 3, 4h, 4w]` (RGB in [0, 1] in and, unclamped, out)
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        run_graph(&self.graph, x, |i, ins| {
+            let mut ins = ins.into_iter();
+            let mut next = || {
+                ins.next()
+                    .unwrap_or_else(|| panic!("node {i} has too few inputs"))
+            };
+            match self.params[i] {
+                NodeParams::Conv(k) => self.convs[k].forward(next()),
+                NodeParams::Norm(k) => self.norms[k].forward(next()),
+                NodeParams::Adq(k) => {
+                    let branch = next();
+                    self.adqs[k].forward(branch, next())
+                }
+                NodeParams::None => panic!(
+                    "node {} has parameters the network does not hold",
+                    self.graph.nodes[i].name
+                ),
+            }
+        })
+    }
+
+    /// Number of trainable scalars.
+    pub fn parameter_count(&self) -> usize {
+        self.num_params()
+    }
+}
+
+/// Evaluates `graph` on `x`. Parameter-free nodes are computed here; nodes with
+/// parameters (conv, batch norm, ADQ, supernet slot) are handed to `param_node` with the
+/// node index and its input values in `NodeKind::inputs()` order. Intermediate values are
+/// dropped after their last use.
+///
+/// # Shapes
+/// `x`: `[n, 3, h, w]`; returns the output node's value.
+pub fn run_graph(
+    graph: &Graph,
+    x: Tensor<4>,
+    mut param_node: impl FnMut(usize, Vec<Tensor<4>>) -> Tensor<4>,
+) -> Tensor<4> {
+    let last = graph.last_use();
+    let mut vals: Vec<Option<Tensor<4>>> = vec![None; graph.nodes.len()];
+    let get = |vals: &Vec<Option<Tensor<4>>>, i: usize| -> Tensor<4> {
+        vals[i]
+            .clone()
+            .unwrap_or_else(|| panic!("node {i} read before it was computed or after its last use"))
+    };
+    for (i, node) in graph.nodes.iter().enumerate() {
+        let out = match &node.kind {
+            NodeKind::Input { .. } => x.clone(),
+            NodeKind::Conv(_)
+            | NodeKind::BatchNorm { .. }
+            | NodeKind::Adq { .. }
+            | NodeKind::Mixed(_) => {
+                let ins = node
+                    .kind
+                    .inputs()
+                    .into_iter()
+                    .map(|j| get(&vals, j))
+                    .collect();
+                param_node(i, ins)
+            }
+            NodeKind::Add { a, b } => get(&vals, *a) + get(&vals, *b),
+            NodeKind::Mul { a, b } => get(&vals, *a) * get(&vals, *b),
+            NodeKind::Concat { inputs } => {
+                Tensor::cat(inputs.iter().map(|&j| get(&vals, j)).collect(), 1)
+            }
+            NodeKind::PixelShuffle { input, factor } => pixel_shuffle(get(&vals, *input), *factor),
+            NodeKind::Tile { input, times } => tile(get(&vals, *input), *times),
+            NodeKind::MaxPool {
+                input,
+                kernel,
+                stride,
+            } => max_pool(get(&vals, *input), *kernel, *stride),
+            NodeKind::ResizeBilinear { input, like } => {
+                let [_, _, h, w] = get(&vals, *like).dims();
+                resize_bilinear(get(&vals, *input), h, w)
+            }
+            NodeKind::Sigmoid { input } => sigmoid(get(&vals, *input)),
+        };
+        vals[i] = Some(out);
+        for j in node.kind.inputs() {
+            if last[j] == i {
+                vals[j] = None;
+            }
+        }
+    }
+    get(&vals, graph.output)
+}
+
+/// Channel count of a node, following the graph (used when shapes cannot be computed,
+/// e.g. for tiny probe sizes).
+fn channels_of(graph: &Graph, id: usize) -> usize {
+    let big = graph.shapes(64, 64).ok();
+    big.map_or(0, |s| s[id].c)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // in tests a failed unwrap is a failed test
+mod tests {
+    use super::*;
+    use quantnas_core::arch::{Bits, espcn};
+
+    #[test]
+    fn espcn_shapes_and_determinism() {
+        let d = Device::flex();
+        let g = espcn(Bits::B8);
+        let a = Network::init(&g, 7, &d).unwrap();
+        let b = Network::init(&g, 7, &d).unwrap();
+        let x = Tensor::<4>::random(
+            [2, 3, 6, 5],
+            burn::tensor::Distribution::Uniform(0.0, 1.0),
+            &d,
+        );
+        let ya = a.forward(x.clone());
+        assert_eq!(ya.dims(), [2, 3, 24, 20]);
+        let yb = b.forward(x);
+        assert_eq!(
+            ya.into_data().try_into_vec::<f32>().unwrap(),
+            yb.into_data().try_into_vec::<f32>().unwrap()
+        );
+        assert_eq!(a.convs.len(), 3);
+    }
+}

@@ -1,0 +1,190 @@
+//! Fake quantizers with straight-through gradients (spec §3): LSQ for weights, HWGQ for
+//! activations. Integer inference in `quantnas-core` reproduces exactly these values.
+//!
+//! Both are written with the usual trick `x + (f(x) − x).detach()`: the forward value is
+//! `f(x)`, the gradient is that of the identity. burn has no quantization-aware training of
+//! its own (its quantization is post-training only), so these are plain tensor expressions
+//! and work on any backend, with or without autodiff.
+
+use burn::tensor::Tensor;
+use burn::tensor::activation::relu;
+use quantnas_core::arch::Bits;
+
+/// `round(x)` forward (ties to even, as PyTorch), identity gradient.
+///
+/// # Shapes
+/// Any; the output has the input's shape.
+pub fn round_ste<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    x.clone() + (x.clone().round() - x).detach()
+}
+
+/// The value of `x` with its gradient multiplied by `scale` (LSQ's gradient scaling of
+/// the step size).
+pub fn grad_scale<const D: usize>(x: Tensor<D>, scale: f32) -> Tensor<D> {
+    let scaled = x.clone().mul_scalar(scale);
+    scaled.clone() + (x - scaled).detach()
+}
+
+/// Clamp limit of the HWGQ quantizer at `bits`: `step·(2^b − 1)`; `None` at 32 bits.
+pub fn activation_clip(bits: Bits) -> Option<f32> {
+    bits.activation_step()
+        .map(|s| s * bits.activation_max_code() as f32)
+}
+
+/// The input activation of a conv: the HWGQ quantizer at 4 or 8 bits, ReLU at 32.
+///
+/// HWGQ: `y = clamp(x, 0, step·(2^b−1))`, `q = round(y/step)·step` with the fixed step of
+/// [`Bits::activation_step`]. The gradient is 1 strictly inside the clip range and 0 outside
+/// (burn's clamp passes the gradient where `0 ≤ x ≤ max`).
+///
+/// # Shapes
+/// Any; the output has the input's shape.
+pub fn input_activation<const D: usize>(x: Tensor<D>, bits: Bits) -> Tensor<D> {
+    match (bits.activation_step(), activation_clip(bits)) {
+        (Some(step), Some(clip)) => {
+            let y = x.clamp(0.0, clip);
+            let q = y.clone().div_scalar(step).round().mul_scalar(step);
+            y.clone() + (q - y).detach()
+        }
+        _ => relu(x),
+    }
+}
+
+/// LSQ gradient scale of the step size: `1/√(q_p·numel(W))`.
+pub fn lsq_grad_scale(bits: Bits, weight_count: usize) -> f32 {
+    let (_, qp) = bits.weight_code_range();
+    1.0 / ((qp as f32) * weight_count as f32).sqrt()
+}
+
+/// LSQ initial step per output channel: `2·mean(|W_c|)/√q_p` (weights laid out
+/// `[cout, cin/groups, kh, kw]`, row-major). A channel of zeros gets a tiny positive step so
+/// that the division stays finite.
+pub fn lsq_init_steps(weight: &[f32], cout: usize, bits: Bits) -> Vec<f32> {
+    let per = weight.len() / cout.max(1);
+    let (_, qp) = bits.weight_code_range();
+    weight
+        .chunks(per.max(1))
+        .take(cout)
+        .map(|c| {
+            let mean = c.iter().map(|v| v.abs()).sum::<f32>() / per as f32;
+            (2.0 * mean / (qp as f32).sqrt()).max(1e-8)
+        })
+        .collect()
+}
+
+/// The LSQ fake-quantized weight: `round(clamp(W/s_c, q_n, q_p))·s_c`, per output
+/// channel, rounding straight-through, the gradient of `s` scaled by
+/// [`lsq_grad_scale`].
+///
+/// # Shapes
+/// `weight`: `[cout, cin/groups, kh, kw]`, `step`: `[cout]`; output like `weight`.
+pub fn lsq_weight(weight: Tensor<4>, step: Tensor<1>, bits: Bits) -> Tensor<4> {
+    let [cout, ..] = weight.dims();
+    let (qn, qp) = bits.weight_code_range();
+    let g = lsq_grad_scale(bits, weight.shape().num_elements());
+    let s = grad_scale(step, g).reshape([cout, 1, 1, 1]);
+    let codes = round_ste((weight / s.clone()).clamp(qn as f32, qp as f32));
+    codes * s
+}
+
+/// Integer LSQ codes of a weight: `round(clamp(W/s_c, q_n, q_p))` (what export stores).
+///
+/// # Shapes
+/// `weight`: `[cout, …]` row-major, `steps`: `[cout]`.
+pub fn lsq_codes(weight: &[f32], steps: &[f32], bits: Bits) -> Vec<i32> {
+    let (qn, qp) = bits.weight_code_range();
+    let per = weight.len() / steps.len().max(1);
+    weight
+        .iter()
+        .enumerate()
+        .map(|(i, &w)| {
+            let v = (w / steps[i / per.max(1)]).clamp(qn as f32, qp as f32);
+            v.round_ties_even() as i32
+        })
+        .collect()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // in tests a failed unwrap is a failed test
+mod tests {
+    use super::*;
+    use burn::tensor::{Device, TensorData};
+
+    fn dev() -> Device {
+        Device::flex().autodiff()
+    }
+
+    fn vec1(t: Tensor<1>) -> Vec<f32> {
+        t.into_data().try_into_vec::<f32>().unwrap()
+    }
+
+    #[test]
+    fn hwgq_values_and_ste_at_the_clip() {
+        let d = dev();
+        let step = Bits::B4.activation_step().unwrap();
+        let max = step * 15.0;
+        // Below 0, inside (rounding down, rounding up), above the clip.
+        let xs = [-0.5f32, 0.3 * step, 2.7 * step, max + 0.1];
+        let x = Tensor::<1>::from_data(TensorData::new(xs.to_vec(), [4]), &d).require_grad();
+        let y = input_activation(x.clone(), Bits::B4);
+        let got = vec1(y.clone().detach());
+        let want = [0.0, 0.0, 3.0 * step, max];
+        for (g, w) in got.iter().zip(want) {
+            assert!((g - w).abs() < 1e-6, "{got:?} vs {want:?}");
+        }
+        let grads = y.sum().backward();
+        let gx = vec1(x.grad(&grads).unwrap());
+        assert_eq!(
+            gx,
+            vec![0.0, 1.0, 1.0, 0.0],
+            "straight through inside the clip only"
+        );
+    }
+
+    #[test]
+    fn relu_at_32_bits() {
+        let d = dev();
+        let x = Tensor::<1>::from_data(TensorData::new(vec![-1.0f32, 7.5], [2]), &d);
+        assert_eq!(vec1(input_activation(x, Bits::B32)), vec![0.0, 7.5]);
+    }
+
+    #[test]
+    fn lsq_values_and_gradients() {
+        let d = dev();
+        // One channel, 4-bit: codes in [-8, 7], step 0.5.
+        let ws = vec![0.26f32, -0.74, 10.0, -10.0];
+        let w =
+            Tensor::<4>::from_data(TensorData::new(ws.clone(), [1, 1, 2, 2]), &d).require_grad();
+        let s = Tensor::<1>::from_data(TensorData::new(vec![0.5f32], [1]), &d).require_grad();
+        let q = lsq_weight(w.clone(), s.clone(), Bits::B4);
+        let got = q
+            .clone()
+            .detach()
+            .into_data()
+            .try_into_vec::<f32>()
+            .unwrap();
+        assert_eq!(got, vec![0.5, -0.5, 3.5, -4.0]);
+        assert_eq!(lsq_codes(&ws, &[0.5], Bits::B4), vec![1, -1, 7, -8]);
+        let grads = q.sum().backward();
+        // dq/dW = 1 inside the range, 0 where clamped.
+        let gw = w
+            .grad(&grads)
+            .unwrap()
+            .into_data()
+            .try_into_vec::<f32>()
+            .unwrap();
+        assert_eq!(gw, vec![1.0, 1.0, 0.0, 0.0]);
+        // dq/ds = round(W/s) − W/s inside, q_p or q_n outside; times 1/√(q_p·numel).
+        let expect = ((1.0 - 0.52) + (-1.0 + 1.48) + 7.0 - 8.0) * lsq_grad_scale(Bits::B4, 4);
+        let gs = vec1(s.grad(&grads).unwrap())[0];
+        assert!((gs - expect).abs() < 1e-5, "{gs} vs {expect}");
+    }
+
+    #[test]
+    fn lsq_init_rule() {
+        // mean |W| = 0.5, q_p = 127 at 8 bits.
+        let s = lsq_init_steps(&[0.5, -0.5, 1.0, 0.0], 2, Bits::B8);
+        assert!((s[0] - 1.0 / 127f32.sqrt()).abs() < 1e-7);
+        assert!((s[1] - 1.0 / 127f32.sqrt()).abs() < 1e-7);
+    }
+}

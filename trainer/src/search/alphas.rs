@@ -1,0 +1,183 @@
+//! Architecture parameters: one alpha per (op, bit) pair of every slot (spec §2, §5).
+//!
+//! Slot s holds a vector of length |ops_s|·|B| laid out as `op·|B| + bit_index`,
+//! initialised to zero (uniform mixture). The Basic body cells share their alphas, RFDN
+//! cells have their own: both follow from `SearchSpace::slots()`, which lists shared slots
+//! once.
+
+use burn::module::{Module, Param};
+use burn::prelude::*;
+use burn::tensor::activation::{log_softmax, softmax};
+use quantnas_core::arch::{Bits, Choice, Genotype, Residual, SearchSpace};
+
+/// The bit widths searched over, in alpha order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SearchBits(pub Vec<Bits>);
+
+impl SearchBits {
+    /// Parses `4,8` style lists; widths must be 4, 8 or 32 and distinct.
+    pub fn parse(text: &str) -> anyhow::Result<Self> {
+        let mut bits = Vec::new();
+        for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let n: u32 = part.parse().map_err(|_| anyhow::anyhow!("`{part}` in --bits is not a number"))?;
+            let b = Bits::new(n).ok_or_else(|| anyhow::anyhow!("--bits {n} is not one of 4, 8, 32"))?;
+            anyhow::ensure!(!bits.contains(&b), "--bits lists {n} twice");
+            bits.push(b);
+        }
+        anyhow::ensure!(!bits.is_empty(), "--bits needs at least one width");
+        Ok(SearchBits(bits))
+    }
+
+    /// Number of widths.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Always false (a search has at least one width).
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl std::fmt::Display for SearchBits {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let parts: Vec<String> = self.0.iter().map(|b| b.to_string()).collect();
+        f.write_str(&parts.join(","))
+    }
+}
+
+/// One alpha vector per slot.
+#[derive(Module, Debug)]
+pub struct Alphas {
+    /// `slots[s]` has length |ops_s|·|B|.
+    pub slots: Vec<Param<Tensor<1>>>,
+}
+
+impl Alphas {
+    /// Zero alphas for every slot of `space`.
+    pub fn zeros(space: SearchSpace, bits: &SearchBits, device: &Device) -> Self {
+        let slots = space
+            .slots()
+            .iter()
+            .map(|s| Param::from_tensor(Tensor::zeros([s.candidates.len() * bits.len()], device)))
+            .collect();
+        Alphas { slots }
+    }
+
+    /// Softmax of every slot over its whole ops×bits vector.
+    pub fn probs(&self) -> Vec<Tensor<1>> {
+        self.slots.iter().map(|a| softmax(a.val(), 0)).collect()
+    }
+
+    /// Σ_slots H(p_slot) with H = −Σ p log p (scalar tensor).
+    pub fn entropy(&self) -> Tensor<1> {
+        let mut total: Option<Tensor<1>> = None;
+        for a in &self.slots {
+            let logp = log_softmax(a.val(), 0);
+            let h = -(logp.clone().exp() * logp).sum();
+            total = Some(match total {
+                Some(t) => t + h,
+                None => h,
+            });
+        }
+        total.unwrap_or_else(|| Tensor::zeros([1], &Device::default()))
+    }
+
+    /// Raw alpha values per slot.
+    pub fn values(&self) -> Vec<Vec<f32>> {
+        self.slots.iter().map(|a| tensor_to_vec(a.val())).collect()
+    }
+
+    /// Softmax probabilities per slot, as plain numbers.
+    pub fn prob_values(&self) -> Vec<Vec<f32>> {
+        self.probs().into_iter().map(tensor_to_vec).collect()
+    }
+}
+
+/// Copies a rank-1 tensor to the host.
+pub fn tensor_to_vec(t: Tensor<1>) -> Vec<f32> {
+    t.into_data().convert::<f32>().try_into_vec::<f32>().unwrap_or_default()
+}
+
+/// Index of the largest value, the first one on ties (a true argmax).
+pub fn argmax(values: &[f32]) -> usize {
+    let mut best = 0;
+    for (i, &v) in values.iter().enumerate() {
+        if v > values[best] {
+            best = i;
+        }
+    }
+    best
+}
+
+/// The genotype of the argmax (op, bit) pair of every slot (spec §6 derivation).
+pub fn derive_genotype(space: SearchSpace, residual: Residual, bits: &SearchBits, alphas: &[Vec<f32>]) -> Genotype {
+    let choices = space
+        .slots()
+        .iter()
+        .zip(alphas)
+        .map(|(slot, a)| {
+            let i = argmax(a);
+            Choice { op: slot.candidates[i / bits.len()], bits: bits.0[i % bits.len()] }
+        })
+        .collect();
+    Genotype { space, residual, choices }
+}
+
+/// Mean over slots of the largest softmax probability: 1/|choices| for uniform alphas,
+/// 1 when every slot has decided.
+pub fn decisiveness(probs: &[Vec<f32>]) -> f64 {
+    if probs.is_empty() {
+        return 0.0;
+    }
+    let sum: f64 = probs.iter().map(|p| p.iter().copied().fold(0.0f32, f32::max) as f64).sum();
+    sum / probs.len() as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn argmax_is_true_and_ties_go_first() {
+        assert_eq!(argmax(&[0.0, 0.0, 0.0]), 0);
+        assert_eq!(argmax(&[0.1, 0.3, 0.3, -1.0]), 1);
+        assert_eq!(argmax(&[-5.0, -4.0]), 1);
+    }
+
+    #[test]
+    fn derivation_reads_op_and_bits_from_the_joint_index() {
+        let bits = SearchBits::parse("4,8").expect("bits");
+        let space = SearchSpace::BasicB;
+        let mut alphas: Vec<Vec<f32>> = space.slots().iter().map(|s| vec![0.0; s.candidates.len() * 2]).collect();
+        alphas[0][3] = 1.0; // op 1 (simple_5x5), bit index 1 (8)
+        alphas[5][4] = 0.5; // op 2 of upsample (simple_3x3), 4 bits
+        let g = derive_genotype(space, Residual::Adq, &bits, &alphas);
+        assert_eq!(g.choices[0].op.name(), "simple_5x5");
+        assert_eq!(g.choices[0].bits, Bits::B8);
+        assert_eq!(g.choices[5].op.name(), "simple_3x3");
+        assert_eq!(g.choices[5].bits, Bits::B4);
+        assert_eq!(g.choices[1].op, space.slots()[1].candidates[0]);
+        assert!(g.validate().is_ok());
+    }
+
+    #[test]
+    fn bits_lists_are_validated() {
+        assert_eq!(SearchBits::parse("4, 8").expect("ok").0, vec![Bits::B4, Bits::B8]);
+        assert!(SearchBits::parse("4,4").is_err());
+        assert!(SearchBits::parse("2").is_err());
+        assert!(SearchBits::parse("").is_err());
+    }
+
+    #[test]
+    fn entropy_of_uniform_alphas_is_log_n() {
+        let device = Device::flex();
+        let bits = SearchBits::parse("4,8").expect("bits");
+        let a = Alphas::zeros(SearchSpace::BasicB, &bits, &device);
+        let h: f32 = a.entropy().into_scalar::<f32>();
+        let want: f64 = SearchSpace::BasicB.slots().iter().map(|s| ((s.candidates.len() * 2) as f64).ln()).sum();
+        assert!((h as f64 - want).abs() < 1e-4, "{h} vs {want}");
+        let d = decisiveness(&a.prob_values());
+        assert!(d > 0.12 && d < 0.17, "{d}");
+    }
+}

@@ -1,0 +1,321 @@
+//! The search loop (spec §6): alternating alpha and weight steps on the two halves of the
+//! training images, per-epoch validation, logs and plots, atomic checkpoints and resume.
+//!
+//! Run folder:
+//! ```text
+//! RUN/config.json            resolved SearchConfig (what --resume reads)
+//! RUN/log.txt, metrics.csv   one metrics row per epoch
+//! RUN/alphas.csv             epoch,slot,op,bits,alpha,prob for every (op, bit) of every slot
+//! RUN/alphas.svg             softmax of every slot over the epochs (paper Fig. 9)
+//! RUN/genotypes/epoch_E.json the argmax genotype after each epoch
+//! RUN/genotype.json, .svg    the final genotype and its picture (paper Fig. 17/18)
+//! RUN/checkpoints/last/      supernet, alphas, both optimisers, state.json
+//! ```
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use burn::module::Module;
+use burn::tensor::{Device, Tensor, TensorData};
+use indicatif::{ProgressBar, ProgressStyle};
+use quantnas_core::arch::{Arch, Genotype, SCALE};
+use quantnas_core::cost::{cost, reported_bitops, REPORT_LR_SIDE};
+use quantnas_core::image::RgbImage8;
+use quantnas_core::metrics::score_sr;
+use serde::{Deserialize, Serialize};
+
+use super::alphas::{decisiveness, derive_genotype, Alphas};
+use super::bitmixer::MixContext;
+use super::config::SearchConfig;
+use super::draw;
+use super::penalty::BitOpsPenalty;
+use super::schedule::entropy_weight_at;
+use super::step::{alpha_adam, weight_adam, IterParams, IterStats, SearchLearner};
+use super::supernet::Supernet;
+use crate::data::{ImageCache, Loader, LoaderConfig};
+use crate::train::checkpoint::{find, load_module, load_optim, save_module, save_optim, write_atomic, STATE_FILE};
+use crate::train::run_dir::{read_config_as, RunDir};
+use crate::train::validate::{load_val, ValImage};
+
+/// Metrics columns, one row per epoch.
+pub const METRICS_HEADER: &str =
+    "epoch,iter,alpha_l1,weight_l1,hw,entropy,mu,val_psnr,weighted_gbitops,argmax_gbitops,max_prob,elapsed_s";
+
+/// Where a search stands (saved with every checkpoint).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SearchState {
+    /// Iterations done.
+    pub iter: usize,
+    /// Epochs done.
+    pub epoch: usize,
+    /// Wall time over all sessions (seconds).
+    pub elapsed_s: f64,
+    /// Per-epoch softmax probabilities of every slot (for the alpha plot).
+    pub prob_history: Vec<Vec<Vec<f32>>>,
+}
+
+/// What a finished search hands back.
+#[derive(Clone, Debug)]
+pub struct SearchOutcome {
+    /// The run folder.
+    pub run: PathBuf,
+    /// The derived genotype.
+    pub genotype: Genotype,
+    /// Its BitOps at 32×32 LR.
+    pub bitops: u64,
+    /// Its parameters.
+    pub params: u64,
+    /// Mean over slots of the largest softmax probability.
+    pub max_prob: f64,
+    /// Wall time of the whole search (all sessions).
+    pub elapsed_s: f64,
+}
+
+const CKPT: &str = "last";
+
+fn stream_seed(seed: u64, stream: u64) -> u64 {
+    seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ stream
+}
+
+/// Builds a fresh learner for `config`.
+fn new_learner(config: &SearchConfig, device: &Device, ctx: MixContext) -> Result<SearchLearner> {
+    let bits = config.search_bits()?;
+    let net = Supernet::init(config.space, config.residual(), &ctx, config.seed, device);
+    let penalty = BitOpsPenalty::new(&net.graph, config.space.slots().len(), &bits, config.lr_size, config.lr_size)?;
+    Ok(SearchLearner {
+        net,
+        alphas: Alphas::zeros(config.space, &bits, device),
+        weight_optim: weight_adam(),
+        alpha_optim: alpha_adam(),
+        ctx,
+        penalty,
+        device: device.clone(),
+    })
+}
+
+fn save(run: &Path, l: &SearchLearner, state: &SearchState) -> Result<()> {
+    write_atomic(run, CKPT, |tmp| {
+        save_module(&l.net, &tmp.join("supernet.bpk"))?;
+        save_module(&l.alphas, &tmp.join("alphas.bpk"))?;
+        save_optim(&l.weight_optim, &tmp.join("weight_optim.bpk"))?;
+        save_optim(&l.alpha_optim, &tmp.join("alpha_optim.bpk"))?;
+        fs::write(tmp.join(STATE_FILE), serde_json::to_string_pretty(state)?).context("writing state.json")
+    })
+}
+
+fn load(run: &Path, mut l: SearchLearner) -> Result<(SearchLearner, SearchState)> {
+    let d = find(run, CKPT)?;
+    l.net = load_module(l.net, &d.join("supernet.bpk"))?;
+    l.alphas = load_module(l.alphas, &d.join("alphas.bpk"))?;
+    l.weight_optim = load_optim(l.weight_optim, &d.join("weight_optim.bpk"))?;
+    l.alpha_optim = load_optim(l.alpha_optim, &d.join("alpha_optim.bpk"))?;
+    let text = fs::read_to_string(d.join(STATE_FILE)).context("reading state.json")?;
+    Ok((l, serde_json::from_str(&text).context("parsing state.json")?))
+}
+
+/// Centre crops of the validation images (LR side `crop`), made once.
+fn val_crops(set: &[ValImage], crop: usize) -> Vec<ValImage> {
+    set.iter()
+        .filter(|v| v.lr.width >= crop && v.lr.height >= crop)
+        .map(|v| {
+            let (x, y) = ((v.lr.width - crop) / 2, (v.lr.height - crop) / 2);
+            let cut = |img: &RgbImage8, x: usize, y: usize, side: usize| {
+                let mut data = Vec::with_capacity(side * side * 3);
+                for row in y..y + side {
+                    data.extend_from_slice(&img.data[(row * img.width + x) * 3..(row * img.width + x + side) * 3]);
+                }
+                RgbImage8 { width: side, height: side, data }
+            };
+            ValImage { name: v.name.clone(), lr: cut(&v.lr, x, y, crop), hr: cut(&v.hr, x * SCALE, y * SCALE, crop * SCALE), gray: v.gray }
+        })
+        .collect()
+}
+
+/// Mean PSNR of the supernet (no noise, running statistics) on the validation crops.
+fn validate(l: &SearchLearner, crops: &[ValImage]) -> Result<f64> {
+    if crops.is_empty() {
+        return Ok(f64::NAN);
+    }
+    let device = l.device.clone().inner();
+    let net = l.net.valid().to_device(&device);
+    let probs: Vec<Tensor<1>> = l.alphas.valid().to_device(&device).probs();
+    let ctx = MixContext { noise: false, ..l.ctx.clone() };
+    let mut sum = 0.0;
+    for v in crops {
+        let p = v.lr.to_planes();
+        let x = Tensor::<4>::from_data(TensorData::new(p.data, [1, 3, p.height, p.width]), &device);
+        let y = net.forward(x, &probs, &ctx);
+        let [_, c, h, w] = y.dims();
+        let data = y.into_data().try_into_vec::<f32>().map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        let sr = quantnas_core::image::Planes::new(c, h, w, data)?.to_rgb8_rounded()?;
+        sum += score_sr(&sr, &v.hr, v.gray, SCALE)?.psnr;
+    }
+    Ok(sum / crops.len() as f64)
+}
+
+/// Starts a new search in `run`, or continues the one there when `resume`.
+///
+/// # Errors
+/// Bad settings or data, a diverged run (the last checkpoint is kept), unwritable files.
+pub fn search(run: &Path, config: Option<&SearchConfig>, quiet: bool) -> Result<SearchOutcome> {
+    let (config, mut dir): (SearchConfig, RunDir) = match config {
+        Some(c) => (c.clone(), RunDir::create_with(run, c, METRICS_HEADER)?),
+        None => (read_config_as(run)?, RunDir::open_with(run)?),
+    };
+    let bits = config.search_bits()?;
+    let device = Device::flex().autodiff();
+    let ctx = MixContext { mode: config.mode, delta: config.san_delta, bits: bits.0.clone(), noise: true };
+    let fresh = new_learner(&config, &device, ctx)?;
+    let (mut learner, mut state) = if find(run, CKPT).is_ok() {
+        let (l, s) = load(run, fresh).with_context(|| format!("resuming {}", run.display()))?;
+        dir.log(&format!("resumed at iteration {} (epoch {})", s.iter, s.epoch));
+        (l, s)
+    } else {
+        dir.log(&format!("search started: {}", serde_json::to_string(&config)?));
+        (fresh, SearchState::default())
+    };
+
+    let (weight_half, alpha_half) = ImageCache::open(&config.train_data)?.split_alternate()?;
+    let loader_cfg = |stream: u64| LoaderConfig {
+        batch: config.batch,
+        lr_size: config.lr_size,
+        scale: SCALE,
+        augment: true,
+        seed: stream_seed(config.seed, stream),
+        workers: config.workers.max(1),
+        prefetch: 2,
+    };
+    let mut weight_loader = Loader::start(Arc::new(weight_half), loader_cfg(1), state.iter as u64)?;
+    let mut alpha_loader = Loader::start(Arc::new(alpha_half), loader_cfg(2), state.iter as u64)?;
+    let crops = val_crops(&load_val(&config.val_data)?, config.val_crop);
+
+    let total = config.total_iters();
+    let bar = if quiet { ProgressBar::hidden() } else { ProgressBar::new(total as u64) };
+    bar.set_style(
+        ProgressStyle::with_template("search {bar:30} {pos}/{len} it  {msg}  [{elapsed_precise} < {eta_precise}]")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar.set_position(state.iter as u64);
+    let started = Instant::now();
+    let elapsed_before = state.elapsed_s;
+    let mut sums = IterStats::default();
+    let mut n_in_epoch = 0usize;
+    while state.iter < total {
+        let it = state.iter;
+        let mu = config.entropy_coef * entropy_weight_at(it, total, config.epochs);
+        let p = IterParams { alpha_lr: config.alpha_lr, weight_lr: config.weight_lr_at(it), eta: config.penalty, mu, grad_clip: config.grad_clip };
+        // Noise and dropout-free randomness depend only on (seed, iteration): a resumed
+        // run draws the same noise as an uninterrupted one.
+        device.seed(stream_seed(config.seed, 1000 + it as u64));
+        let (ab, wb) = (alpha_loader.next_batch()?, weight_loader.next_batch()?);
+        let s = learner.iterate(&ab, &wb, p).with_context(|| {
+            format!("search diverged at iteration {it}; the last checkpoint in {} is intact", run.display())
+        })?;
+        accumulate(&mut sums, &s);
+        n_in_epoch += 1;
+        state.iter += 1;
+        bar.inc(1);
+        bar.set_message(format!("L1 {:.4}  hw {:.3}  H {:.2}", s.weight_l1, s.hw, s.entropy));
+        if state.iter % config.iters_per_epoch == 0 || state.iter == total {
+            state.elapsed_s = elapsed_before + started.elapsed().as_secs_f64();
+            end_epoch(&config, &mut dir, &learner, &mut state, &crops, &sums, n_in_epoch, mu, &bar)?;
+            save(run, &learner, &state)?;
+            sums = IterStats::default();
+            n_in_epoch = 0;
+        }
+    }
+    bar.finish_and_clear();
+    finish(&config, &mut dir, &learner, &state)
+}
+
+fn accumulate(sum: &mut IterStats, s: &IterStats) {
+    sum.alpha_l1 += s.alpha_l1;
+    sum.weight_l1 += s.weight_l1;
+    sum.hw += s.hw;
+    sum.entropy += s.entropy;
+}
+
+#[allow(clippy::too_many_arguments)] // one call site, all of the loop's state
+fn end_epoch(
+    config: &SearchConfig,
+    dir: &mut RunDir,
+    l: &SearchLearner,
+    state: &mut SearchState,
+    crops: &[ValImage],
+    sums: &IterStats,
+    n: usize,
+    mu: f64,
+    bar: &ProgressBar,
+) -> Result<()> {
+    state.epoch += 1;
+    let bits = config.search_bits()?;
+    let values = l.alphas.values();
+    let probs = l.alphas.prob_values();
+    state.prob_history.push(probs.clone());
+    let genotype = derive_genotype(config.space, config.residual(), &bits, &values);
+    let penalty32 = BitOpsPenalty::new(&l.net.graph, config.space.slots().len(), &bits, REPORT_LR_SIDE, REPORT_LR_SIDE)?;
+    let fixed: u64 = cost(&genotype.graph(), REPORT_LR_SIDE, REPORT_LR_SIDE)?.layers.iter().filter(|c| !c.searchable).map(|c| c.bitops).sum();
+    let weighted = penalty32.expected_bitops(&probs) + fixed as f64;
+    let argmax = reported_bitops(&genotype.graph())? as f64;
+    let max_prob = decisiveness(&probs);
+    let psnr = validate(l, crops)?;
+    let n = n.max(1) as f32;
+    dir.metrics_row(&format!(
+        "{},{},{:.6},{:.6},{:.6},{:.4},{:.3e},{:.3},{:.4},{:.4},{:.4},{:.1}",
+        state.epoch,
+        state.iter,
+        sums.alpha_l1 / n,
+        sums.weight_l1 / n,
+        sums.hw / n,
+        sums.entropy / n,
+        mu,
+        psnr,
+        weighted / 1e9,
+        argmax / 1e9,
+        max_prob,
+        state.elapsed_s
+    ))?;
+    let gdir = dir.path.join("genotypes");
+    fs::create_dir_all(&gdir).with_context(|| format!("cannot create {}", gdir.display()))?;
+    fs::write(gdir.join(format!("epoch_{:03}.json", state.epoch)), genotype.to_json())?;
+    draw::write_alpha_csv(&dir.path.join("alphas.csv"), config.space, &bits, &state.prob_history, &values, state.epoch)?;
+    fs::write(dir.path.join("alphas.svg"), draw::alpha_plot(config.space, &bits, &state.prob_history))?;
+    let line = format!(
+        "epoch {}/{}: val PSNR {psnr:.2} dB, BitOps weighted {:.2} G argmax {:.2} G, mean max prob {max_prob:.3}",
+        state.epoch,
+        config.epochs,
+        weighted / 1e9,
+        argmax / 1e9
+    );
+    dir.log(&line);
+    bar.println(line);
+    Ok(())
+}
+
+fn finish(config: &SearchConfig, dir: &mut RunDir, l: &SearchLearner, state: &SearchState) -> Result<SearchOutcome> {
+    let bits = config.search_bits()?;
+    let genotype = derive_genotype(config.space, config.residual(), &bits, &l.alphas.values());
+    let report = cost(&genotype.graph(), REPORT_LR_SIDE, REPORT_LR_SIDE)?;
+    fs::write(dir.path.join("genotype.json"), genotype.to_json())?;
+    fs::write(dir.path.join("genotype.svg"), draw::genotype_svg(&genotype, &report))?;
+    let arch = Arch::from(genotype.clone());
+    fs::write(dir.path.join("cost.json"), serde_json::to_string_pretty(&serde_json::json!({"arch": arch, "cost": report}))?)?;
+    let max_prob = decisiveness(&l.alphas.prob_values());
+    dir.log(&format!(
+        "search finished: BitOps@32x32 {:.3} G, params {}, mean max prob {max_prob:.3}, {:.0} s",
+        report.bitops as f64 / 1e9,
+        report.params,
+        state.elapsed_s
+    ));
+    Ok(SearchOutcome {
+        run: dir.path.clone(),
+        genotype,
+        bitops: report.bitops,
+        params: report.params,
+        max_prob,
+        elapsed_s: state.elapsed_s,
+    })
+}

@@ -1,0 +1,210 @@
+//! The supernet of a search space: every slot a [`BitMixer`], the fixed parts (RFDN's
+//! fusion convs and ESA, batch norms, ADQ) as in a child network. Built from core's
+//! `supernet(space, residual)` graph and evaluated by the same graph interpreter as child
+//! networks.
+
+use anyhow::{Result, bail};
+use burn::module::Module;
+use burn::nn::{BatchNorm, BatchNormConfig};
+use burn::tensor::{Device, Tensor};
+use quantnas_core::arch::{Genotype, Graph, NodeKind, Residual, Role, SearchSpace, supernet};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+
+use super::bitmixer::{BitMixer, MixContext};
+use crate::nn::network::{BN_EPS, BN_MOMENTUM, Network, run_graph};
+use crate::nn::{Adq, QConv};
+
+/// Where a node's parameters live.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SuperParams {
+    /// Parameter-free.
+    None,
+    /// Index into [`Supernet::mixers`].
+    Mixer(usize),
+    /// Index into [`Supernet::convs`] (fixed convs).
+    Conv(usize),
+    /// Index into [`Supernet::norms`].
+    Norm(usize),
+    /// Index into [`Supernet::adqs`].
+    Adq(usize),
+}
+
+/// Supernet weights (not the alphas, which live in [`super::alphas::Alphas`]).
+#[derive(Module, Debug)]
+pub struct Supernet {
+    /// One mixer per slot instance, in graph order.
+    pub mixers: Vec<BitMixer>,
+    /// Fixed convs, in graph order.
+    pub convs: Vec<QConv>,
+    /// Batch norms, in graph order.
+    pub norms: Vec<BatchNorm>,
+    /// ADQ scalars, in graph order.
+    pub adqs: Vec<Adq>,
+    /// The supernet graph.
+    #[module(skip)]
+    pub graph: Graph,
+    /// Per node, where its parameters are.
+    #[module(skip)]
+    pub params: Vec<SuperParams>,
+}
+
+impl Supernet {
+    /// A supernet of `space` with weights drawn from a generator seeded with `seed`.
+    pub fn init(space: SearchSpace, residual: Residual, ctx: &MixContext, seed: u64, device: &Device) -> Self {
+        let graph = supernet(space, residual);
+        let shapes = graph.shapes(32, 32).ok();
+        let mut rng = StdRng::seed_from_u64(seed);
+        let (mut mixers, mut convs, mut norms, mut adqs) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let mut params = Vec::with_capacity(graph.nodes.len());
+        for node in &graph.nodes {
+            let p = match &node.kind {
+                NodeKind::Mixed(m) => {
+                    mixers.push(BitMixer::init(m, ctx, &mut rng, device));
+                    SuperParams::Mixer(mixers.len() - 1)
+                }
+                NodeKind::Conv(c) => {
+                    convs.push(QConv::init(c, &mut rng, device));
+                    SuperParams::Conv(convs.len() - 1)
+                }
+                NodeKind::BatchNorm { input } => {
+                    let ch = shapes.as_ref().map_or(0, |s| s[*input].c);
+                    norms.push(BatchNormConfig::new(ch).with_epsilon(BN_EPS).with_momentum(BN_MOMENTUM).init(device));
+                    SuperParams::Norm(norms.len() - 1)
+                }
+                NodeKind::Adq { .. } => {
+                    adqs.push(Adq::init(device));
+                    SuperParams::Adq(adqs.len() - 1)
+                }
+                _ => SuperParams::None,
+            };
+            params.push(p);
+        }
+        Supernet { mixers, convs, norms, adqs, graph, params }
+    }
+
+    /// Runs the supernet with slot probabilities `probs` (one vector per slot).
+    ///
+    /// # Shapes
+    /// `[n, 3, h, w] → [n, 3, 4h, 4w]`
+    pub fn forward(&self, x: Tensor<4>, probs: &[Tensor<1>], ctx: &MixContext) -> Tensor<4> {
+        run_graph(&self.graph, x, |i, mut ins| {
+            let first = ins.swap_remove(0);
+            match self.params[i] {
+                SuperParams::Mixer(k) => {
+                    let m = &self.mixers[k];
+                    m.forward(first, probs[m.slot].clone(), ctx)
+                }
+                SuperParams::Conv(k) => self.convs[k].forward(first),
+                SuperParams::Norm(k) => self.norms[k].forward(first),
+                // inputs() of Adq is [branch, skip]; swap_remove moved skip to index 0.
+                SuperParams::Adq(k) => self.adqs[k].forward(first, ins.swap_remove(0)),
+                SuperParams::None => first,
+            }
+        })
+    }
+
+    /// The child network of `genotype` with the supernet's weights: each slot takes the
+    /// weights of its chosen op and the LSQ steps of its chosen bit width; fixed convs,
+    /// batch norms and ADQ are copied. With one-hot alphas and no noise, the supernet and
+    /// this child compute the same function (`shared`/`independent` modes, and `san` up to
+    /// the learned LSQ steps that SAN does not train).
+    pub fn child(&self, genotype: &Genotype, ctx: &MixContext, device: &Device) -> Result<Network> {
+        let graph = genotype.graph();
+        let mut net = Network::init(&graph, 0, device)?;
+        // Slot instances appear in the same order in the supernet and the child graph.
+        let mut instances = self.graph.nodes.iter().enumerate().filter_map(|(i, n)| match (&n.kind, self.params[i]) {
+            (NodeKind::Mixed(m), SuperParams::Mixer(k)) => Some((m.clone(), k)),
+            _ => None,
+        });
+        let mut fixed = self.convs.iter();
+        let mut current: Option<(usize, usize, usize)> = None; // (mixer, op index, next conv)
+        for (k, (_, node, conv)) in graph.convs().enumerate() {
+            let (w, step) = match conv.role {
+                Role::Slot { slot, op } => {
+                    let (mixer, o, j) = match current {
+                        Some((mx, o, j)) if j < self.mixers[mx].ops[o].convs.len() => (mx, o, j),
+                        _ => {
+                            let Some((m, mx)) = instances.next() else { bail!("supernet has fewer slots than {}", node.name) };
+                            if m.slot != slot {
+                                bail!("slot order differs at {}", node.name);
+                            }
+                            let Some(o) = m.candidates.iter().position(|c| *c == op) else {
+                                bail!("{} is not a candidate of {}", op, node.name)
+                            };
+                            (mx, o, 0)
+                        }
+                    };
+                    current = Some((mixer, o, j + 1));
+                    let bi = ctx.bits.iter().position(|&b| b == conv.bits);
+                    let Some(bi) = bi else { bail!("{} uses {} bits, which were not searched", node.name, conv.bits) };
+                    self.mixers[mixer].conv_params(o, j, bi)
+                }
+                Role::Fixed => {
+                    let Some(q) = fixed.next() else { bail!("supernet has fewer fixed convs than the child") };
+                    let w = q.weight.val().into_data().convert::<f32>().try_into_vec::<f32>().unwrap_or_default();
+                    let s = q.steps().map(super::alphas::tensor_to_vec);
+                    (w, s)
+                }
+            };
+            let mut q = QConv::from_weights(conv, w, device);
+            if let Some(s) = step {
+                q.set_steps(&s, device);
+            }
+            net.convs[k] = q;
+        }
+        for (dst, src) in net.norms.iter_mut().zip(&self.norms) {
+            *dst = src.clone();
+        }
+        for (dst, src) in net.adqs.iter_mut().zip(&self.adqs) {
+            *dst = src.clone();
+        }
+        Ok(net)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // in tests a failed unwrap is a failed test
+mod tests {
+    use super::*;
+    use crate::search::alphas::{SearchBits, derive_genotype};
+    use crate::search::bitmixer::{MixMode, SanDelta};
+    use burn::tensor::Distribution;
+
+    fn one_hot_check(space: SearchSpace, mode: MixMode) {
+        let d = Device::flex();
+        let bits = SearchBits::parse("4,8").unwrap();
+        let ctx = MixContext { mode, delta: SanDelta::Step, bits: bits.0.clone(), noise: false };
+        let net = Supernet::init(space, Residual::Adq, &ctx, 5, &d);
+        // A mixed genotype: slot s picks candidate s mod |ops| at bit (s mod 2).
+        let alphas: Vec<Vec<f32>> = space
+            .slots()
+            .iter()
+            .enumerate()
+            .map(|(s, slot)| {
+                let mut a = vec![0.0; slot.candidates.len() * 2];
+                a[(s % slot.candidates.len()) * 2 + s % 2] = 1.0;
+                a
+            })
+            .collect();
+        let g = derive_genotype(space, Residual::Adq, &bits, &alphas);
+        let probs: Vec<Tensor<1>> = alphas.iter().map(|a| Tensor::<1>::from_floats(a.as_slice(), &d)).collect();
+        let child = net.child(&g, &ctx, &d).unwrap();
+        let x = Tensor::<4>::random([2, 3, 16, 16], Distribution::Uniform(0.0, 1.0), &d);
+        let a = net.forward(x.clone(), &probs, &ctx).into_data().try_into_vec::<f32>().unwrap();
+        let b = child.forward(x).into_data().try_into_vec::<f32>().unwrap();
+        let max = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max);
+        assert!(max < 1e-4, "{space} {mode:?}: max |diff| {max}");
+    }
+
+    #[test]
+    fn one_hot_supernet_equals_derived_child_basic() {
+        one_hot_check(SearchSpace::BasicB, MixMode::Shared);
+        one_hot_check(SearchSpace::BasicA, MixMode::Independent);
+    }
+
+    #[test]
+    fn one_hot_supernet_equals_derived_child_rfdn() {
+        one_hot_check(SearchSpace::Rfdn, MixMode::Shared);
+    }
+}

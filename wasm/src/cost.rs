@@ -1,0 +1,57 @@
+//! BitOps, MACs and parameters with the per-layer breakdown, for any LR input size.
+
+#[cfg(target_family = "wasm")]
+use wasm_bindgen::prelude::*;
+
+use quantnas_core::arch::Arch;
+use quantnas_core::cost::cost;
+
+use crate::error::{Failure, fail};
+
+/// Core's `CostReport` as JSON (`params`, `macs`, `bitops`, `layers[]` with `name`, `op`,
+/// `kernel`, `bits`, `searchable`, `params`, `macs`, `bitops`) for the architecture
+/// `arch_json` (core's `Arch` as JSON, e.g. `{"kind":"espcn","bits":8}` or
+/// `{"kind":"genotype","genotype":{...}}`) on an LR input of `lr_height`×`lr_width`.
+#[cfg_attr(target_family = "wasm", wasm_bindgen(js_name = archCost))]
+pub fn arch_cost(arch_json: &str, lr_height: u32, lr_width: u32) -> Result<String, Failure> {
+    let arch: Arch = serde_json::from_str(arch_json).map_err(fail)?;
+    let report = cost(&arch.graph(), lr_height as usize, lr_width as usize).map_err(fail)?;
+    serde_json::to_string(&report).map_err(fail)
+}
+
+/// The version of these bindings (the workspace version).
+#[cfg_attr(target_family = "wasm", wasm_bindgen)]
+pub fn version() -> String {
+    env!("CARGO_PKG_VERSION").to_string()
+}
+
+#[cfg(all(test, not(target_family = "wasm")))] // they read `Error` values; wasm runs tests/*
+#[allow(clippy::unwrap_used)] // in tests a failed unwrap is a failed test
+mod tests {
+    use super::*;
+
+    #[test]
+    fn espcn_cost_scales_with_the_input() {
+        let arch = r#"{"kind":"espcn","bits":8}"#;
+        let at = |h, w| -> serde_json::Value {
+            serde_json::from_str(&arch_cost(arch, h, w).unwrap()).unwrap()
+        };
+        let small = at(32, 32);
+        assert_eq!(small["macs"], 37_056u64 * 1024);
+        assert_eq!(small["layers"].as_array().unwrap().len(), 3);
+        assert_eq!(small["layers"][0]["bits"], 8);
+        assert_eq!(at(64, 32)["bitops"], 2 * 37_056u64 * 1024 * 64);
+    }
+
+    #[test]
+    fn bad_arch_json_is_a_readable_error() {
+        let e = arch_cost("{nope", 32, 32).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("invalid architecture JSON at line 1"),
+            "{e}"
+        );
+        let e = arch_cost(r#"{"kind":"espcn","bits":5}"#, 32, 32).unwrap_err();
+        assert!(e.to_string().contains("bit width 5"), "{e}");
+    }
+}
