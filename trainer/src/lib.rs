@@ -9,5 +9,6 @@ pub mod eval;
 pub mod export;
 pub mod imageio;
 pub mod nn;
+pub mod pipeline;
 pub mod search;
 pub mod train;

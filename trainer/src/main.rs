@@ -20,6 +20,7 @@ struct Cli {
 enum Command {
     // Help text comes from each Args struct's doc comment.
     Search(trainer::search::cli::SearchArgs),
+    Pipeline(trainer::pipeline::PipelineArgs),
     Eval(eval::EvalArgs),
     Cost(cost::CostArgs),
     Train(train::cli::TrainArgs),
@@ -35,6 +36,7 @@ enum Command {
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Search(args) => trainer::search::cli::run(&args),
+        Command::Pipeline(args) => trainer::pipeline::run(&args),
         Command::Eval(args) => eval::run(&args),
         Command::Cost(args) => cost::run(&args),
         Command::Train(args) => train::cli::run(&args),

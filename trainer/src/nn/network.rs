@@ -54,8 +54,8 @@ pub struct Network {
     pub params: Vec<NodeParams>,
 }
 
-/// Per node, where its parameters go, and how many of each kind there are.
-fn layout(graph: &Graph) -> Result<(Vec<NodeParams>, [usize; 3])> {
+/// Per node, where its parameters go.
+fn layout(graph: &Graph) -> Result<Vec<NodeParams>> {
     let mut n = [0usize; 3];
     let mut out = Vec::with_capacity(graph.nodes.len());
     for node in &graph.nodes {
@@ -71,7 +71,7 @@ fn layout(graph: &Graph) -> Result<(Vec<NodeParams>, [usize; 3])> {
         };
         out.push(p);
     }
-    Ok((out, n))
+    Ok(out)
 }
 
 fn post_inc(v: &mut usize) -> usize {
@@ -86,33 +86,25 @@ impl Network {
     /// # Errors
     /// If the graph holds supernet slots.
     pub fn init(graph: &Graph, seed: u64, device: &Device) -> Result<Self> {
-        let (params, _) = layout(graph)?;
+        let params = layout(graph)?;
         let mut rng = StdRng::seed_from_u64(seed);
         let mut convs = Vec::new();
         let mut norms = Vec::new();
         let mut adqs = Vec::new();
-        let shapes = graph.shapes(16, 16).ok();
-        for (i, node) in graph.nodes.iter().enumerate() {
+        // Channel counts do not depend on the input size; 64×64 suits every network here.
+        let shapes = graph.shapes(64, 64).map_err(|e| anyhow::anyhow!("{e}"))?;
+        for node in &graph.nodes {
             match &node.kind {
                 NodeKind::Conv(c) => convs.push(QConv::init(c, &mut rng, device)),
-                NodeKind::BatchNorm { input } => {
-                    let ch = shapes.as_ref().map_or(0, |s| s[*input].c);
-                    let ch = if ch == 0 {
-                        channels_of(graph, *input)
-                    } else {
-                        ch
-                    };
-                    norms.push(
-                        BatchNormConfig::new(ch)
-                            .with_epsilon(BN_EPS)
-                            .with_momentum(BN_MOMENTUM)
-                            .init(device),
-                    );
-                }
+                NodeKind::BatchNorm { input } => norms.push(
+                    BatchNormConfig::new(shapes[*input].c)
+                        .with_epsilon(BN_EPS)
+                        .with_momentum(BN_MOMENTUM)
+                        .init(device),
+                ),
                 NodeKind::Adq { .. } => adqs.push(Adq::init(device)),
                 _ => {}
             }
-            debug_assert!(i < params.len());
         }
         Ok(Network {
             convs,
@@ -150,6 +142,16 @@ impl Network {
                 ),
             }
         })
+    }
+
+    /// Makes the batch norms' running statistics current. burn's `RunningState::value` may
+    /// lag one update behind; evaluation, checkpoints and export call this first so that
+    /// they all see the same statistics.
+    pub fn sync_running_stats(&self) {
+        for bn in &self.norms {
+            let _ = bn.running_mean.value_sync();
+            let _ = bn.running_var.value_sync();
+        }
     }
 
     /// Number of trainable scalars.
@@ -220,18 +222,106 @@ pub fn run_graph(
     get(&vals, graph.output)
 }
 
-/// Channel count of a node, following the graph (used when shapes cannot be computed,
-/// e.g. for tiny probe sizes).
-fn channels_of(graph: &Graph, id: usize) -> usize {
-    let big = graph.shapes(64, 64).ok();
-    big.map_or(0, |s| s[id].c)
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)] // in tests a failed unwrap is a failed test
 mod tests {
     use super::*;
-    use quantnas_core::arch::{Bits, espcn};
+    use burn::tensor::TensorData;
+    use quantnas_core::arch::{
+        Bits, ConvNode, ConvShape, Node, Role, espcn, rfdn_genotype, srresnet,
+    };
+
+    fn vec4(t: Tensor<4>) -> Vec<f32> {
+        t.into_data().try_into_vec::<f32>().unwrap()
+    }
+
+    /// x → BN → 8-bit 1×1 conv → ADQ(branch, skip = x): one ADQ residual block.
+    fn adq_block() -> Graph {
+        let node = |name: &str, kind| Node {
+            name: name.into(),
+            kind,
+        };
+        let conv = ConvNode {
+            input: 1,
+            shape: ConvShape::square(3, 3, 1),
+            stride: 1,
+            padding: (0, 0),
+            bits: Bits::B8,
+            role: Role::Fixed,
+        };
+        Graph {
+            nodes: vec![
+                node("input", NodeKind::Input { channels: 3 }),
+                node("bn", NodeKind::BatchNorm { input: 0 }),
+                node("conv", NodeKind::Conv(conv)),
+                node("adq", NodeKind::Adq { branch: 2, skip: 0 }),
+            ],
+            output: 3,
+        }
+    }
+
+    #[test]
+    fn adq_block_train_vs_eval() {
+        let train_dev = Device::flex().autodiff();
+        let net = Network::init(&adq_block(), 4, &train_dev).unwrap();
+        let a: Vec<f32> = (0..2 * 3 * 4 * 4)
+            .map(|i| ((i * 7) % 13) as f32 / 13.0)
+            .collect();
+        let mut b = a.clone();
+        b[48..].iter_mut().for_each(|v| *v = 1.0 - *v); // a different second sample
+        let x = |d: &Device, v: &[f32]| {
+            Tensor::<4>::from_data(TensorData::new(v.to_vec(), [2, 3, 4, 4]), d)
+        };
+        // Training: batch statistics, so sample 0's output depends on sample 1.
+        let ya = vec4(net.forward(x(&train_dev, &a)).detach());
+        let yb = vec4(net.forward(x(&train_dev, &b)).detach());
+        assert_ne!(ya[..48], yb[..48]);
+        // The running statistics moved away from (0, 1).
+        let mean = net.norms[0]
+            .running_mean
+            .value_sync()
+            .into_data()
+            .try_into_vec::<f32>()
+            .unwrap();
+        assert!(mean.iter().all(|m| *m > 0.0), "{mean:?}");
+        // Evaluation: running statistics, so each sample is on its own; and the ADQ output
+        // is branch·(γ·σ(skip) + β) + skip with σ the per-sample unbiased std.
+        let plain = Device::flex();
+        let eval = net.valid().to_device(&plain);
+        let ea = vec4(eval.forward(x(&plain, &a)));
+        let eb = vec4(eval.forward(x(&plain, &b)));
+        assert_eq!(ea[..48], eb[..48]);
+        let branch = {
+            let mut g = adq_block();
+            g.nodes.truncate(3);
+            g.output = 2;
+            let mut only = eval.clone();
+            only.params.truncate(3);
+            only.graph = g;
+            vec4(only.forward(x(&plain, &a)))
+        };
+        let s0 = &a[..48];
+        let m = s0.iter().sum::<f32>() / 48.0;
+        let sd = (s0.iter().map(|v| (v - m) * (v - m)).sum::<f32>() / 47.0).sqrt();
+        for i in 0..48 {
+            let want = branch[i] * (1.5 * sd + 0.0) + a[i];
+            assert!((ea[i] - want).abs() < 1e-5, "{i}: {} vs {want}", ea[i]);
+        }
+    }
+
+    #[test]
+    fn srresnet_and_rfdn_with_esa_run() {
+        let d = Device::flex();
+        for g in [srresnet(Bits::B4), rfdn_genotype(Bits::B8).graph()] {
+            let net = Network::init(&g, 1, &d).unwrap();
+            let x = Tensor::<4>::random(
+                [1, 3, 15, 17],
+                burn::tensor::Distribution::Uniform(0.0, 1.0),
+                &d,
+            );
+            assert_eq!(net.forward(x).dims(), [1, 3, 60, 68]);
+        }
+    }
 
     #[test]
     fn espcn_shapes_and_determinism() {

@@ -156,11 +156,23 @@ fn validate(l: &SearchLearner, crops: &[ValImage]) -> Result<f64> {
     Ok(sum / crops.len() as f64)
 }
 
-/// Starts a new search in `run`, or continues the one there when `resume`.
+/// How one session of a search runs.
+#[derive(Clone, Debug, Default)]
+pub struct Session {
+    /// No progress bar.
+    pub quiet: bool,
+    /// Stop (after a checkpoint) once this many iterations are done, as if killed there;
+    /// `--resume` continues. Used by tests of resumption.
+    pub stop_at: Option<usize>,
+}
+
+/// Starts a new search in `run` (with `config`), or continues the one there (`None`).
+/// Returns `None` when the session stopped early at `session.stop_at`.
 ///
 /// # Errors
 /// Bad settings or data, a diverged run (the last checkpoint is kept), unwritable files.
-pub fn search(run: &Path, config: Option<&SearchConfig>, quiet: bool) -> Result<SearchOutcome> {
+pub fn search(run: &Path, config: Option<&SearchConfig>, session: &Session) -> Result<Option<SearchOutcome>> {
+    let quiet = session.quiet;
     let (config, mut dir): (SearchConfig, RunDir) = match config {
         Some(c) => (c.clone(), RunDir::create_with(run, c, METRICS_HEADER)?),
         None => (read_config_as(run)?, RunDir::open_with(run)?),
@@ -225,10 +237,14 @@ pub fn search(run: &Path, config: Option<&SearchConfig>, quiet: bool) -> Result<
             save(run, &learner, &state)?;
             sums = IterStats::default();
             n_in_epoch = 0;
+            if session.stop_at.is_some_and(|s| state.iter >= s) && state.iter < total {
+                dir.log(&format!("session stopped at iteration {} as asked", state.iter));
+                return Ok(None);
+            }
         }
     }
     bar.finish_and_clear();
-    finish(&config, &mut dir, &learner, &state)
+    finish(&config, &mut dir, &learner, &state).map(Some)
 }
 
 fn accumulate(sum: &mut IterStats, s: &IterStats) {

@@ -162,9 +162,8 @@ pub fn fit(
         count += 1;
         let e = ema.map_or(loss, |m| 0.95 * m + 0.05 * loss);
         ema = Some(e);
-        let lr_psnr = -10.0 * f64::from(e).max(1e-12).log10();
         bar.set_position(state.step);
-        bar.set_message(format!("loss {e:.4} (~{lr_psnr:.1} dB L1) {val_msg}"));
+        bar.set_message(format!("loss {e:.4} {val_msg}"));
         let at_eval = state.step % config.eval_every == 0 || state.step == config.steps;
         if state.step % 50 == 0 || at_eval {
             state.elapsed_s = elapsed0 + t0.elapsed().as_secs_f64();
