@@ -4,6 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Tools the tests need (wasm target, wasm-bindgen-cli, Chromium, playwright-core); each is
+# installed only when missing.
+bash .ci/install.sh
+
 # core must stay no_std: thumbv7m has no std at all, wasm32 is what the browser runs.
 cargo build -q -p quantnas-core --no-default-features --target thumbv7m-none-eabi
 cargo build -q -p quantnas-core --no-default-features --target wasm32-unknown-unknown

@@ -54,7 +54,14 @@ pub struct CostReport {
 /// Costs of `graph` on an LR input of `h`×`w`. Supernet slots are not counted.
 pub fn cost(graph: &Graph, h: usize, w: usize) -> Result<CostReport, ArchError> {
     let shapes = graph.shapes(h, w)?;
-    let mut report = CostReport { lr_height: h, lr_width: w, params: 0, macs: 0, bitops: 0, layers: Vec::new() };
+    let mut report = CostReport {
+        lr_height: h,
+        lr_width: w,
+        params: 0,
+        macs: 0,
+        bitops: 0,
+        layers: Vec::new(),
+    };
     for (id, node) in graph.nodes.iter().enumerate() {
         match &node.kind {
             NodeKind::Conv(c) => {
@@ -67,8 +74,16 @@ pub fn cost(graph: &Graph, h: usize, w: usize) -> Result<CostReport, ArchError> 
                     Role::Fixed => (String::from("fixed"), false),
                 };
                 let s = c.shape;
-                let groups = if s.groups > 1 { format!(" /{}", s.groups) } else { String::new() };
-                let stride = if c.stride > 1 { format!(" s{}", c.stride) } else { String::new() };
+                let groups = if s.groups > 1 {
+                    format!(" /{}", s.groups)
+                } else {
+                    String::new()
+                };
+                let stride = if c.stride > 1 {
+                    format!(" s{}", c.stride)
+                } else {
+                    String::new()
+                };
                 report.layers.push(LayerCost {
                     name: node.name.clone(),
                     op,
@@ -118,8 +133,16 @@ pub fn slot_macs(graph: &Graph, h: usize, w: usize) -> Result<Vec<SlotMacs>, Arc
         .filter_map(|(id, n)| match &n.kind {
             NodeKind::Mixed(m) => {
                 let pixels = (shapes[id].h * shapes[id].w) as u64;
-                let op_macs = m.candidates.iter().map(|op| op.macs_per_pixel(m.cin, m.cout, m.width) * pixels).collect();
-                Some(SlotMacs { node: id, slot: m.slot, op_macs })
+                let op_macs = m
+                    .candidates
+                    .iter()
+                    .map(|op| op.macs_per_pixel(m.cin, m.cout, m.width) * pixels)
+                    .collect();
+                Some(SlotMacs {
+                    node: id,
+                    slot: m.slot,
+                    op_macs,
+                })
             }
             _ => None,
         })
@@ -129,7 +152,9 @@ pub fn slot_macs(graph: &Graph, h: usize, w: usize) -> Result<Vec<SlotMacs>, Arc
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::arch::{espcn, rfdn_genotype, supernet, Bits, Choice, Genotype, Residual, SearchSpace};
+    use crate::arch::{
+        Bits, Choice, Genotype, Residual, SearchSpace, espcn, rfdn_genotype, supernet,
+    };
 
     #[test]
     fn espcn_matches_the_spec_sanity_figure() {
@@ -150,8 +175,20 @@ mod tests {
         assert_eq!(sm.len(), 14);
         // A child picking candidate 0 everywhere costs the sum of candidate-0 MACs.
         let space = SearchSpace::BasicB;
-        let choices = space.slots().iter().map(|s| Choice { op: s.candidates[0], bits: Bits::B4 }).collect();
-        let child = Genotype { space, residual: Residual::Adq, choices }.graph();
+        let choices = space
+            .slots()
+            .iter()
+            .map(|s| Choice {
+                op: s.candidates[0],
+                bits: Bits::B4,
+            })
+            .collect();
+        let child = Genotype {
+            space,
+            residual: Residual::Adq,
+            choices,
+        }
+        .graph();
         let r = cost(&child, 16, 16).expect("cost");
         assert_eq!(r.macs, sm.iter().map(|s| s.op_macs[0]).sum::<u64>());
         assert_eq!(r.bitops, r.macs * 16);
@@ -161,7 +198,12 @@ mod tests {
     fn rfdn_counts_fixed_layers_too() {
         let r = cost(&rfdn_genotype(Bits::B4).graph(), 32, 32).expect("cost");
         assert!(r.layers.iter().any(|l| !l.searchable && l.bits == 8));
-        let searchable: u64 = r.layers.iter().filter(|l| l.searchable).map(|l| l.bitops).sum();
+        let searchable: u64 = r
+            .layers
+            .iter()
+            .filter(|l| l.searchable)
+            .map(|l| l.bitops)
+            .sum();
         assert!(searchable < r.bitops);
     }
 }

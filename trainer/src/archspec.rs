@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use anyhow::{bail, Context};
+use anyhow::{Context, bail};
 use quantnas_core::arch::{Arch, Bits, Choice, Genotype};
 
 /// Parses `--bits` as given on the command line.
@@ -18,11 +18,17 @@ pub fn resolve_arch(spec: &str, bits: Option<u32>) -> anyhow::Result<Arch> {
     let bits = bits.map(parse_bits).transpose()?;
     let path = Path::new(spec);
     if spec.ends_with(".json") || path.is_file() {
-        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read architecture file {spec}"))?;
-        let arch = parse_arch_json(&text).with_context(|| format!("invalid architecture file {spec}"))?;
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read architecture file {spec}"))?;
+        let arch =
+            parse_arch_json(&text).with_context(|| format!("invalid architecture file {spec}"))?;
         return Ok(match (arch, bits) {
             (Arch::Genotype { mut genotype }, Some(b)) => {
-                genotype.choices = genotype.choices.iter().map(|c| Choice { op: c.op, bits: b }).collect();
+                genotype.choices = genotype
+                    .choices
+                    .iter()
+                    .map(|c| Choice { op: c.op, bits: b })
+                    .collect();
                 Arch::Genotype { genotype }
             }
             (Arch::Genotype { genotype }, None) => Arch::Genotype { genotype },
@@ -61,8 +67,14 @@ mod tests {
 
     #[test]
     fn fixed_names_and_bits() {
-        assert_eq!(resolve_arch("espcn", None).expect("espcn"), Arch::Espcn { bits: Bits::B8 });
-        assert_eq!(resolve_arch("RFDN", Some(4)).expect("rfdn"), Arch::Rfdn { bits: Bits::B4 });
+        assert_eq!(
+            resolve_arch("espcn", None).expect("espcn"),
+            Arch::Espcn { bits: Bits::B8 }
+        );
+        assert_eq!(
+            resolve_arch("RFDN", Some(4)).expect("rfdn"),
+            Arch::Rfdn { bits: Bits::B4 }
+        );
         assert!(resolve_arch("espcn", Some(5)).is_err());
         let e = resolve_arch("vgg", None).expect_err("unknown");
         assert!(format!("{e:#}").contains("vgg"));
@@ -71,12 +83,25 @@ mod tests {
     #[test]
     fn genotype_files_and_bit_override() {
         let space = SearchSpace::BasicB;
-        let choices = space.slots().iter().map(|s| Choice { op: s.candidates[0], bits: Bits::B4 }).collect();
-        let g = Genotype { space, residual: Residual::Adq, choices };
+        let choices = space
+            .slots()
+            .iter()
+            .map(|s| Choice {
+                op: s.candidates[0],
+                bits: Bits::B4,
+            })
+            .collect();
+        let g = Genotype {
+            space,
+            residual: Residual::Adq,
+            choices,
+        };
         let path = std::env::temp_dir().join(format!("qn-archspec-{}.json", std::process::id()));
         std::fs::write(&path, g.to_json()).expect("write");
         let spec = path.to_string_lossy().to_string();
-        let Arch::Genotype { genotype } = resolve_arch(&spec, Some(8)).expect("load") else { panic!("kind") };
+        let Arch::Genotype { genotype } = resolve_arch(&spec, Some(8)).expect("load") else {
+            panic!("kind")
+        };
         assert!(genotype.choices.iter().all(|c| c.bits == Bits::B8));
         std::fs::write(&path, "{\"format\": 3}").expect("write");
         assert!(resolve_arch(&spec, None).is_err());

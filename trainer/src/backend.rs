@@ -2,7 +2,7 @@
 //! device at run time; `flex` (pure Rust, SIMD, rayon) is the default, `ndarray` is
 //! deprecated upstream and only compiled in with the `ndarray` cargo feature.
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use burn::tensor::Device;
 use clap::ValueEnum;
 use serde::{Deserialize, Serialize};
@@ -42,10 +42,12 @@ impl BackendKind {
     pub fn device(self) -> Result<Device> {
         match self {
             BackendKind::Flex => Ok(Device::flex()),
+            // Deprecated upstream; kept selectable for the backend comparison.
             #[cfg(feature = "ndarray")]
+            #[allow(deprecated)]
             BackendKind::Ndarray => Ok(Device::ndarray()),
             #[cfg(not(feature = "ndarray"))]
-            BackendKind::Ndarray => bail!(
+            BackendKind::Ndarray => anyhow::bail!(
                 "this trainer was built without the ndarray backend; rebuild with `--features ndarray`"
             ),
         }

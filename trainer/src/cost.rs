@@ -2,7 +2,7 @@
 
 use anyhow::Context;
 use clap::Args;
-use quantnas_core::cost::{cost, CostReport};
+use quantnas_core::cost::{CostReport, cost};
 
 use crate::archspec::resolve_arch;
 
@@ -29,7 +29,8 @@ pub struct CostArgs {
 /// Runs the subcommand.
 pub fn run(args: &CostArgs) -> anyhow::Result<()> {
     let arch = resolve_arch(&args.arch, args.bits)?;
-    let report = cost(&arch.graph(), args.lr_size, args.lr_size).context("cannot cost this input size")?;
+    let report =
+        cost(&arch.graph(), args.lr_size, args.lr_size).context("cannot cost this input size")?;
     if args.json {
         let mut v = serde_json::to_value(&report)?;
         v["arch"] = serde_json::to_value(&arch)?;
@@ -46,7 +47,11 @@ pub fn table(name: &str, r: &CostReport) -> String {
     use std::fmt::Write;
     let mut s = String::new();
     let _ = writeln!(s, "{name} at {}x{} LR", r.lr_height, r.lr_width);
-    let _ = writeln!(s, "{:<28} {:<22} {:<20} {:>4} {:>14} {:>16}", "layer", "op", "kernel", "bits", "MACs", "BitOps");
+    let _ = writeln!(
+        s,
+        "{:<28} {:<22} {:<20} {:>4} {:>14} {:>16}",
+        "layer", "op", "kernel", "bits", "MACs", "BitOps"
+    );
     for l in &r.layers {
         let _ = writeln!(
             s,

@@ -37,6 +37,7 @@ pub fn to_model(
     name: &str,
     meta: serde_json::Value,
 ) -> Result<Model> {
+    net.sync_running_stats();
     let mut params = Vec::new();
     for p in &net.params {
         match *p {

@@ -17,17 +17,17 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use clap::Args;
 use quantnas_core::arch::{Arch, SCALE};
-use quantnas_core::cost::{cost, REPORT_LR_SIDE};
+use quantnas_core::cost::{REPORT_LR_SIDE, cost};
 use serde_json::json;
 
 use crate::eval::evaluate;
 use crate::export::{export_run, write_model};
-use crate::search::cli::{default_run_dir, SearchArgs};
+use crate::search::cli::{SearchArgs, default_run_dir};
 use crate::search::config::SearchConfig;
-use crate::search::run::{search, Session as SearchSession};
+use crate::search::run::{Session as SearchSession, search};
 use crate::train::checkpoint;
 use crate::train::config::{Overrides, Preset, TrainConfig};
-use crate::train::fit::{resume, start, Session as TrainSession};
+use crate::train::fit::{Session as TrainSession, resume, start};
 
 /// Search, retrain, export and evaluate in one go, with a report.
 ///
@@ -70,7 +70,12 @@ pub const CPU_TRAIN_STEPS: u64 = 4000;
 /// The first stage that fails, with its context.
 pub fn run(args: &PipelineArgs) -> Result<()> {
     let started = Instant::now();
-    let root = args.search.resume.clone().or_else(|| args.search.out.clone()).unwrap_or_else(|| default_run_dir("pipeline"));
+    let root = args
+        .search
+        .resume
+        .clone()
+        .or_else(|| args.search.out.clone())
+        .unwrap_or_else(|| default_run_dir("pipeline"));
     std::fs::create_dir_all(&root).with_context(|| format!("cannot create {}", root.display()))?;
     let quiet = args.search.quiet;
 
@@ -78,7 +83,10 @@ pub fn run(args: &PipelineArgs) -> Result<()> {
     let search_dir = root.join("search");
     let genotype_file = search_dir.join("genotype.json");
     if !genotype_file.is_file() {
-        let session = SearchSession { quiet, stop_at: None };
+        let session = SearchSession {
+            quiet,
+            stop_at: None,
+        };
         if checkpoint::find(&search_dir, "last").is_ok() {
             search(&search_dir, None, &session)?;
         } else {
@@ -93,11 +101,16 @@ pub fn run(args: &PipelineArgs) -> Result<()> {
     // 2. Retrain from scratch with QAT.
     let train_dir = root.join("train");
     let t0 = Instant::now();
-    let session = TrainSession { progress: !quiet, stop_after: None };
+    let session = TrainSession {
+        progress: !quiet,
+        stop_after: None,
+    };
     let summary = if train_dir.join("config.json").is_file() {
         resume(&train_dir, &session)?
     } else {
-        let steps = args.train_steps.or((args.train_preset == Preset::Cpu).then_some(CPU_TRAIN_STEPS));
+        let steps = args
+            .train_steps
+            .or((args.train_preset == Preset::Cpu).then_some(CPU_TRAIN_STEPS));
         let o = Overrides {
             steps,
             batch: args.train_batch,
@@ -124,10 +137,25 @@ pub fn run(args: &PipelineArgs) -> Result<()> {
     for set in &sets {
         let ours = evaluate(&model_path.to_string_lossy(), set, SCALE)?;
         let bic = evaluate("bicubic", set, SCALE)?;
-        eprintln!("{}: model {:.2} dB / {:.4}, bicubic {:.2} dB / {:.4}", set.display(), ours.mean_psnr, ours.mean_ssim, bic.mean_psnr, bic.mean_ssim);
+        eprintln!(
+            "{}: model {:.2} dB / {:.4}, bicubic {:.2} dB / {:.4}",
+            set.display(),
+            ours.mean_psnr,
+            ours.mean_ssim,
+            bic.mean_psnr,
+            bic.mean_ssim
+        );
         rows.push((set.clone(), ours, bic));
     }
-    write_report(&root, &arch, &rows, summary.steps, search_s, train_s, started.elapsed().as_secs_f64())?;
+    write_report(
+        &root,
+        &arch,
+        &rows,
+        summary.steps,
+        search_s,
+        train_s,
+        started.elapsed().as_secs_f64(),
+    )?;
     println!("pipeline done: {}", root.join("report.md").display());
     Ok(())
 }
@@ -142,7 +170,9 @@ fn write_report(
     total_s: f64,
 ) -> Result<()> {
     let c = cost(&arch.graph(), REPORT_LR_SIDE, REPORT_LR_SIDE)?;
-    let Arch::Genotype { genotype } = arch else { anyhow::bail!("the search returns genotypes") };
+    let Arch::Genotype { genotype } = arch else {
+        anyhow::bail!("the search returns genotypes")
+    };
     let mut md = String::from("# QuantNAS pipeline report\n\n");
     md += &format!(
         "Genotype ({}, {}): {:.3} GBitOps at 32×32 LR, {} parameters, {} MMACs.\n\n| slot | op | bits |\n|---|---|---|\n",
@@ -169,7 +199,9 @@ fn write_report(
         );
         sets.push(json!({"dataset": set.display().to_string(), "model": ours, "bicubic": bic, "gain_db": ours.mean_psnr - bic.mean_psnr}));
     }
-    md += &format!("\nRetraining: {steps} steps. Wall time: search {search_s:.0} s, retraining {train_s:.0} s, total {total_s:.0} s (this session).\n");
+    md += &format!(
+        "\nRetraining: {steps} steps. Wall time: search {search_s:.0} s, retraining {train_s:.0} s, total {total_s:.0} s (this session).\n"
+    );
     md += "\nFiles: `search/genotype.json`, `search/genotype.svg`, `search/alphas.svg`, `train/metrics.csv`, `model.qnm`.\n";
     std::fs::write(root.join("report.md"), md).context("writing report.md")?;
     let j = json!({
@@ -177,5 +209,6 @@ fn write_report(
         "train_steps": steps, "search_seconds": search_s, "train_seconds": train_s, "total_seconds": total_s,
         "results": sets,
     });
-    std::fs::write(root.join("report.json"), serde_json::to_string_pretty(&j)?).context("writing report.json")
+    std::fs::write(root.join("report.json"), serde_json::to_string_pretty(&j)?)
+        .context("writing report.json")
 }

@@ -87,7 +87,10 @@ fn text_file_named_png_is_reported_by_name() {
 #[test]
 fn bad_model_and_scale_are_reported() {
     let msg = format!("{:#}", evaluate("runs/x", &data("Set5"), 4).unwrap_err());
-    assert!(msg.contains("is not `bicubic`, a run folder or a model file"), "{msg}");
+    assert!(
+        msg.contains("is not `bicubic`, a run folder or a model file"),
+        "{msg}"
+    );
     let msg = format!("{:#}", evaluate("bicubic", &data("Set5"), 0).unwrap_err());
     assert!(msg.contains("--scale"), "{msg}");
 }

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use trainer::search::config::{SearchConfig, SearchOverrides};
-use trainer::search::run::{search, Session};
+use trainer::search::run::{Session, search};
 use trainer::train::config::Preset;
 
 fn repo(p: &str) -> PathBuf {
@@ -37,12 +37,25 @@ fn temp(name: &str) -> PathBuf {
 #[test]
 fn resumed_search_equals_uninterrupted() {
     let config = tiny();
-    let quiet = Session { quiet: true, stop_at: None };
+    let quiet = Session {
+        quiet: true,
+        stop_at: None,
+    };
     let a = temp("a");
-    let full = search(&a, Some(&config), &quiet).expect("search").expect("finished");
+    let full = search(&a, Some(&config), &quiet)
+        .expect("search")
+        .expect("finished");
 
     let b = temp("b");
-    let first = search(&b, Some(&config), &Session { quiet: true, stop_at: Some(2) }).expect("first session");
+    let first = search(
+        &b,
+        Some(&config),
+        &Session {
+            quiet: true,
+            stop_at: Some(2),
+        },
+    )
+    .expect("first session");
     assert!(first.is_none(), "the first session stops after epoch 1");
     let resumed = search(&b, None, &quiet).expect("resume").expect("finished");
 
@@ -71,10 +84,21 @@ fn resumed_search_equals_uninterrupted() {
 
 #[test]
 fn bad_settings_are_clear_errors() {
-    let o = SearchOverrides { train_data: Some(repo("no/such/folder")), ..Default::default() };
+    let o = SearchOverrides {
+        train_data: Some(repo("no/such/folder")),
+        ..Default::default()
+    };
     let config = SearchConfig::resolve(Preset::Cpu, &o).expect("config resolves");
     let run = temp("bad");
-    let err = search(&run, Some(&config), &Session { quiet: true, stop_at: None }).expect_err("missing data");
+    let err = search(
+        &run,
+        Some(&config),
+        &Session {
+            quiet: true,
+            stop_at: None,
+        },
+    )
+    .expect_err("missing data");
     assert!(format!("{err:#}").contains("no/such/folder"), "{err:#}");
     let _ = std::fs::remove_dir_all(&run);
 }
@@ -82,7 +106,10 @@ fn bad_settings_are_clear_errors() {
 #[test]
 fn same_seed_same_search() {
     let config = tiny();
-    let quiet = Session { quiet: true, stop_at: None };
+    let quiet = Session {
+        quiet: true,
+        stop_at: None,
+    };
     let (a, b) = (temp("det-a"), temp("det-b"));
     search(&a, Some(&config), &quiet).expect("a");
     search(&b, Some(&config), &quiet).expect("b");

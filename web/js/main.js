@@ -1,6 +1,6 @@
 // The page: picks an image, sends it to the worker, shows what comes back, and keeps the
 // live BitOps readouts in step with the image size and the chosen network.
-import { Compare, renderZoom, telltaleRegion } from "./compare.js";
+import { Compare, REGION_SIDE, renderZoom, telltaleRegion } from "./compare.js";
 import { renderArchitecture, renderLayerBars, renderReadout, renderShare } from "./cost-view.js";
 import { MAX_BENCHMARK_SIDE, MAX_FILE_BYTES, MAX_UPSCALE_SIDE, MIN_BENCHMARK_SIDE, decode } from "./decode.js";
 import * as fmt from "./format.js";
@@ -50,7 +50,6 @@ const state = {
   source: null, // {name, bundled, data: ImageData}
   mode: "benchmark",
   runId: 0,
-  running: false,
   views: new Map(), // id → {label, canvas, imageData, scale, caption}
   rows: new Map(), // method → {psnr, ssim, ms}
   region: null,
@@ -80,9 +79,9 @@ function showBaseMessage() {
   } else showMessage("");
 }
 
-function setRunning(running) {
-  state.running = running;
-  document.body.dataset.state = running ? "running" : document.body.dataset.state;
+/** `data-state` on <body>: loading, running, done or error (the page test waits on it). */
+function setRunning() {
+  document.body.dataset.state = "running";
 }
 
 // ---------- networks and their costs ----------
@@ -171,8 +170,9 @@ function renderTable(runMethods) {
     const name = cell(m.title);
     if (m.sub) {
       const s = document.createElement("span");
-      s.className = "sub";
+      s.className = "sub clamp";
       s.textContent = m.sub;
+      s.title = m.sub;
       name.append(s);
     }
     tr.append(
@@ -318,17 +318,20 @@ function drawZoom() {
   ui.zoomInfo.textContent = `${r.side}×${r.side} px at (${r.x}, ${r.y}), magnified; click the image to move it`;
 }
 
+/** Starts the zoom where the model on the right (else the first model) gains most. */
 function autoRegion() {
   const bic = state.views.get("bicubic");
   if (!bic) return;
-  const chosen = state.views.get(defaultViews().right);
-  const model = chosen && chosen !== bic && ui.rightSelect.value !== "hr" ? chosen : null;
+  const right = ui.rightSelect.value;
+  const model = right.startsWith("model:")
+    ? state.views.get(right)
+    : [...state.views.entries()].find(([k]) => k.startsWith("model:"))?.[1];
   const hr = state.views.get("hr");
-  const other = model || [...state.views.entries()].find(([k]) => k.startsWith("model:"))?.[1];
-  if (other) {
-    state.region = telltaleRegion(bic.imageData, other.imageData, hr ? hr.imageData : null);
+  if (model) {
+    state.region = telltaleRegion(bic.imageData, model.imageData, hr ? hr.imageData : null);
   } else {
-    state.region = { x: Math.max(0, (bic.canvas.width >> 1) - 24), y: Math.max(0, (bic.canvas.height >> 1) - 24), side: Math.min(48, bic.canvas.width, bic.canvas.height) };
+    const side = Math.min(REGION_SIDE, bic.canvas.width, bic.canvas.height);
+    state.region = { x: (bic.canvas.width - side) >> 1, y: (bic.canvas.height - side) >> 1, side };
   }
   compare.region = state.region;
   compare.drawRegion();
@@ -398,7 +401,6 @@ function onWorkerMessage(msg) {
       showViews();
       break;
     case "done": {
-      setRunning(false);
       const total = [...state.rows.values()].reduce((s, r) => s + r.ms, 0);
       setStatus(`Done: ${state.rows.size} upscales in ${(total / 1000).toFixed(2)} s of compute.`, 1, 1);
       autoRegion();
@@ -408,7 +410,6 @@ function onWorkerMessage(msg) {
       break;
     }
     case "error":
-      setRunning(false);
       showMessage(`The run failed: ${msg.message}`);
       setStatus("Failed.");
       ui.runButton.disabled = false;
@@ -472,7 +473,7 @@ function run() {
   ui.resultsInfo.textContent = `${state.source.name}, ${state.mode === "benchmark" ? "benchmark (scored against the HR)" : "upscale (no ground truth)"}`;
   const { data, width, height } = state.source.data;
   const rgba = data.slice().buffer;
-  setRunning(true);
+  setRunning();
   ui.runButton.disabled = true;
   setStatus("Starting…", 0, 1 + models.length);
   state.worker.postMessage({ type: "run", runId: state.runId, mode: state.mode, width, height, rgba, models }, [rgba]);

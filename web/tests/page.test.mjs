@@ -4,7 +4,7 @@
 //
 //   node web/tests/page.test.mjs        (after ./web/build.sh and npm ci in web/tests)
 import assert from "node:assert/strict";
-import { mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { REPO_DIR, WEB_DIR, launch, readTable, serve, waitForRun } from "./harness.mjs";
 import { png } from "./png.mjs";
@@ -67,6 +67,15 @@ try {
     assert.match(row.bitops, /^\d[\d.]* [kMGTP]$/, `${row.title} shows its BitOps`);
     assert.ok(row.time > 0, `${row.title} shows a time`);
   }
+  // Browser equals native: the trainer's own evaluation of each model (`<stem>.set5.json`
+  // next to it, written by `trainer eval`), where there is one.
+  manifest.models.forEach((entry, i) => {
+    const evalFile = path.join(WEB_DIR, "models", entry.file.replace(/\.qnm$/, ".set5.json"));
+    if (!existsSync(evalFile)) return;
+    const native = JSON.parse(readFileSync(evalFile, "utf8")).images.find((im) => im.name === "butterfly");
+    const row = table.find((r) => r.method === `model:${i}`);
+    assert.equal(row.psnr, native.psnr.toFixed(2), `${entry.file}: page PSNR equals native (${evalFile})`);
+  });
   if (models.length) {
     const best = Math.max(...models.map((r) => Number(r.psnr)));
     assert.ok(best > Number(bicubic.psnr), `a bundled model (${best} dB) beats bicubic (${bicubic.psnr} dB)`);

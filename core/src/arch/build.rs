@@ -9,7 +9,7 @@ use super::bits::Bits;
 use super::genotype::{Choice, Genotype};
 use super::graph::{ConvNode, Graph, MixedNode, Node, NodeId, NodeKind, Role};
 use super::op::ConvShape;
-use super::space::{Residual, SearchSpace, Slot, BASIC_CELLS, RFDN_CELLS, SCALE};
+use super::space::{BASIC_CELLS, RFDN_CELLS, Residual, SCALE, SearchSpace, Slot};
 
 /// How slots become nodes.
 enum SlotMode<'a> {
@@ -31,7 +31,12 @@ const ESA_WIDTH: usize = 12;
 
 impl<'a> Builder<'a> {
     fn new(mode: SlotMode<'a>, slots: Vec<Slot>) -> Self {
-        let mut b = Builder { nodes: Vec::new(), channels: Vec::new(), mode, slots };
+        let mut b = Builder {
+            nodes: Vec::new(),
+            channels: Vec::new(),
+            mode,
+            slots,
+        };
         b.push("input".into(), NodeKind::Input { channels: 3 }, 3);
         b
     }
@@ -43,15 +48,50 @@ impl<'a> Builder<'a> {
     }
 
     #[allow(clippy::too_many_arguments)] // mirrors a conv's full description
-    fn conv(&mut self, name: String, input: NodeId, shape: ConvShape, stride: usize, padding: (usize, usize), bits: Bits, role: Role) -> NodeId {
+    fn conv(
+        &mut self,
+        name: String,
+        input: NodeId,
+        shape: ConvShape,
+        stride: usize,
+        padding: (usize, usize),
+        bits: Bits,
+        role: Role,
+    ) -> NodeId {
         debug_assert_eq!(self.channels[input], shape.cin, "{name}");
         let cout = shape.cout;
-        self.push(name, NodeKind::Conv(ConvNode { input, shape, stride, padding, bits, role }), cout)
+        self.push(
+            name,
+            NodeKind::Conv(ConvNode {
+                input,
+                shape,
+                stride,
+                padding,
+                bits,
+                role,
+            }),
+            cout,
+        )
     }
 
     /// A stride-1 "same" conv.
-    fn same(&mut self, name: String, input: NodeId, shape: ConvShape, bits: Bits, role: Role) -> NodeId {
-        self.conv(name, input, shape, 1, (shape.kh / 2, shape.kw / 2), bits, role)
+    fn same(
+        &mut self,
+        name: String,
+        input: NodeId,
+        shape: ConvShape,
+        bits: Bits,
+        role: Role,
+    ) -> NodeId {
+        self.conv(
+            name,
+            input,
+            shape,
+            1,
+            (shape.kh / 2, shape.kw / 2),
+            bits,
+            role,
+        )
     }
 
     fn slot(&mut self, index: usize, input: NodeId, name: &str) -> NodeId {
@@ -60,8 +100,18 @@ impl<'a> Builder<'a> {
             SlotMode::Child(choices) => {
                 let Choice { op, bits } = choices[index];
                 let mut x = input;
-                for (i, shape) in op.convs(slot.cin, slot.cout, slot.width).into_iter().enumerate() {
-                    x = self.same(format!("{name}.conv{i}"), x, shape, bits, Role::Slot { slot: index, op });
+                for (i, shape) in op
+                    .convs(slot.cin, slot.cout, slot.width)
+                    .into_iter()
+                    .enumerate()
+                {
+                    x = self.same(
+                        format!("{name}.conv{i}"),
+                        x,
+                        shape,
+                        bits,
+                        Role::Slot { slot: index, op },
+                    );
                 }
                 x
             }
@@ -90,7 +140,13 @@ impl<'a> Builder<'a> {
     }
 
     /// Wraps the branch `f` around `x` as the residual mode says (spec §4).
-    fn residual(&mut self, x: NodeId, mode: Residual, name: &str, f: impl FnOnce(&mut Self, NodeId) -> NodeId) -> NodeId {
+    fn residual(
+        &mut self,
+        x: NodeId,
+        mode: Residual,
+        name: &str,
+        f: impl FnOnce(&mut Self, NodeId) -> NodeId,
+    ) -> NodeId {
         let c = self.channels[x];
         match mode {
             Residual::Adq | Residual::AdaDm => {
@@ -99,7 +155,11 @@ impl<'a> Builder<'a> {
                 if mode == Residual::AdaDm {
                     y = self.bn(format!("{name}.bn_out"), y);
                 }
-                self.push(format!("{name}.adq"), NodeKind::Adq { branch: y, skip: x }, c)
+                self.push(
+                    format!("{name}.adq"),
+                    NodeKind::Adq { branch: y, skip: x },
+                    c,
+                )
             }
             Residual::BatchNorm => {
                 let xb = self.bn(format!("{name}.bn"), x);
@@ -119,7 +179,10 @@ impl<'a> Builder<'a> {
     }
 
     fn finish(self, output: NodeId) -> Graph {
-        Graph { nodes: self.nodes, output }
+        Graph {
+            nodes: self.nodes,
+            output,
+        }
     }
 
     fn basic(mut self, residual: Residual) -> Graph {
@@ -149,7 +212,13 @@ impl<'a> Builder<'a> {
 
     fn fixed8(&mut self, name: String, input: NodeId, cout: usize, k: usize) -> NodeId {
         let cin = self.channels[input];
-        self.same(name, input, ConvShape::square(cin, cout, k), Bits::B8, Role::Fixed)
+        self.same(
+            name,
+            input,
+            ConvShape::square(cin, cout, k),
+            Bits::B8,
+            Role::Fixed,
+        )
     }
 
     /// Enhanced spatial attention, all convs fixed at 8 bits.
@@ -157,22 +226,53 @@ impl<'a> Builder<'a> {
         let c = self.channels[x];
         let f = ESA_WIDTH;
         let c1_ = self.fixed8(format!("{name}.conv1"), x, f, 1);
-        let c1 = self.conv(format!("{name}.conv2"), c1_, ConvShape::square(f, f, 3), 2, (0, 0), Bits::B8, Role::Fixed);
-        let vmax = self.push(format!("{name}.maxpool"), NodeKind::MaxPool { input: c1, kernel: 7, stride: 3 }, f);
+        let c1 = self.conv(
+            format!("{name}.conv2"),
+            c1_,
+            ConvShape::square(f, f, 3),
+            2,
+            (0, 0),
+            Bits::B8,
+            Role::Fixed,
+        );
+        let vmax = self.push(
+            format!("{name}.maxpool"),
+            NodeKind::MaxPool {
+                input: c1,
+                kernel: 7,
+                stride: 3,
+            },
+            f,
+        );
         let v = self.fixed8(format!("{name}.conv_max"), vmax, f, 3);
         let c3 = self.fixed8(format!("{name}.conv3"), v, f, 3);
         let c3 = self.fixed8(format!("{name}.conv3_"), c3, f, 3);
-        let up = self.push(format!("{name}.resize"), NodeKind::ResizeBilinear { input: c3, like: x }, f);
+        let up = self.push(
+            format!("{name}.resize"),
+            NodeKind::ResizeBilinear { input: c3, like: x },
+            f,
+        );
         let cf = self.fixed8(format!("{name}.conv_f"), c1_, f, 1);
         let s = self.add(format!("{name}.sum"), up, cf);
         let c4 = self.fixed8(format!("{name}.conv4"), s, c, 1);
-        let m = self.push(format!("{name}.sigmoid"), NodeKind::Sigmoid { input: c4 }, c);
+        let m = self.push(
+            format!("{name}.sigmoid"),
+            NodeKind::Sigmoid { input: c4 },
+            c,
+        );
         self.push(format!("{name}.mul"), NodeKind::Mul { a: x, b: m }, c)
     }
 
     fn rfdn(mut self, residual: Residual) -> Graph {
         let width = SearchSpace::Rfdn.width();
-        let tiled = self.push("tile".into(), NodeKind::Tile { input: 0, times: width / 3 }, width);
+        let tiled = self.push(
+            "tile".into(),
+            NodeKind::Tile {
+                input: 0,
+                times: width / 3,
+            },
+            width,
+        );
         let mut c = tiled;
         let mut outs = Vec::new();
         for cell in 0..RFDN_CELLS {
@@ -186,13 +286,21 @@ impl<'a> Builder<'a> {
                     x = b.add(format!("cell{cell}.res{i}"), x, y);
                 }
                 parts.push(b.slot(base + 6, x, &format!("cell{cell}.body3")));
-                let cat = b.push(format!("cell{cell}.concat"), NodeKind::Concat { inputs: parts }, 2 * width);
+                let cat = b.push(
+                    format!("cell{cell}.concat"),
+                    NodeKind::Concat { inputs: parts },
+                    2 * width,
+                );
                 let fused = b.fixed8(format!("cell{cell}.fuse"), cat, width, 1);
                 b.esa(fused, &format!("cell{cell}.esa"))
             });
             outs.push(c);
         }
-        let cat = self.push("concat".into(), NodeKind::Concat { inputs: outs }, RFDN_CELLS * width);
+        let cat = self.push(
+            "concat".into(),
+            NodeKind::Concat { inputs: outs },
+            RFDN_CELLS * width,
+        );
         let f1 = self.fixed8("fuse".into(), cat, width, 1);
         let f2 = self.fixed8("lr_conv".into(), f1, width, 3);
         let g = self.add("global.add".into(), f2, tiled);
@@ -228,9 +336,27 @@ pub fn supernet(space: SearchSpace, residual: Residual) -> Graph {
 /// pixel shuffle ×4.
 pub fn espcn(bits: Bits) -> Graph {
     let mut b = Builder::new(SlotMode::Supernet, Vec::new());
-    let x = b.same("conv1".into(), 0, ConvShape::square(3, 64, 5), bits, Role::Fixed);
-    let x = b.same("conv2".into(), x, ConvShape::square(64, 32, 3), bits, Role::Fixed);
-    let x = b.same("conv3".into(), x, ConvShape::square(32, 48, 3), bits, Role::Fixed);
+    let x = b.same(
+        "conv1".into(),
+        0,
+        ConvShape::square(3, 64, 5),
+        bits,
+        Role::Fixed,
+    );
+    let x = b.same(
+        "conv2".into(),
+        x,
+        ConvShape::square(64, 32, 3),
+        bits,
+        Role::Fixed,
+    );
+    let x = b.same(
+        "conv3".into(),
+        x,
+        ConvShape::square(32, 48, 3),
+        bits,
+        Role::Fixed,
+    );
     let out = b.pixel_shuffle("shuffle".into(), x, SCALE);
     b.finish(out)
 }
@@ -244,20 +370,56 @@ pub const SRRESNET_BLOCKS: usize = 16;
 pub fn srresnet(bits: Bits) -> Graph {
     let mut b = Builder::new(SlotMode::Supernet, Vec::new());
     let c = 64;
-    let head = b.same("head".into(), 0, ConvShape::square(3, c, 9), bits, Role::Fixed);
+    let head = b.same(
+        "head".into(),
+        0,
+        ConvShape::square(3, c, 9),
+        bits,
+        Role::Fixed,
+    );
     let mut x = head;
     for i in 0..SRRESNET_BLOCKS {
-        let y = b.same(format!("block{i}.conv1"), x, ConvShape::square(c, c, 3), bits, Role::Fixed);
-        let y = b.same(format!("block{i}.conv2"), y, ConvShape::square(c, c, 3), bits, Role::Fixed);
+        let y = b.same(
+            format!("block{i}.conv1"),
+            x,
+            ConvShape::square(c, c, 3),
+            bits,
+            Role::Fixed,
+        );
+        let y = b.same(
+            format!("block{i}.conv2"),
+            y,
+            ConvShape::square(c, c, 3),
+            bits,
+            Role::Fixed,
+        );
         x = b.add(format!("block{i}.add"), y, x);
     }
-    let m = b.same("body_end".into(), x, ConvShape::square(c, c, 3), bits, Role::Fixed);
+    let m = b.same(
+        "body_end".into(),
+        x,
+        ConvShape::square(c, c, 3),
+        bits,
+        Role::Fixed,
+    );
     let mut x = b.add("global.add".into(), m, head);
     for i in 0..2 {
-        let y = b.same(format!("up{i}.conv"), x, ConvShape::square(c, 4 * c, 3), bits, Role::Fixed);
+        let y = b.same(
+            format!("up{i}.conv"),
+            x,
+            ConvShape::square(c, 4 * c, 3),
+            bits,
+            Role::Fixed,
+        );
         x = b.pixel_shuffle(format!("up{i}.shuffle"), y, 2);
     }
-    let out = b.same("tail".into(), x, ConvShape::square(c, 3, 9), bits, Role::Fixed);
+    let out = b.same(
+        "tail".into(),
+        x,
+        ConvShape::square(c, 3, 9),
+        bits,
+        Role::Fixed,
+    );
     b.finish(out)
 }
 
@@ -269,11 +431,19 @@ pub fn rfdn_genotype(bits: Bits) -> Genotype {
         .slots()
         .iter()
         .map(|s| {
-            let op = if s.name.contains(".skip") { Op::simple(1) } else { Op::simple(3) };
+            let op = if s.name.contains(".skip") {
+                Op::simple(1)
+            } else {
+                Op::simple(3)
+            };
             Choice { op, bits }
         })
         .collect();
-    Genotype { space: SearchSpace::Rfdn, residual: Residual::None, choices }
+    Genotype {
+        space: SearchSpace::Rfdn,
+        residual: Residual::None,
+        choices,
+    }
 }
 
 #[cfg(test)]
@@ -282,8 +452,19 @@ mod tests {
     use crate::arch::genotype::Choice;
 
     fn first_choice(space: SearchSpace, bits: Bits) -> Genotype {
-        let choices = space.slots().iter().map(|s| Choice { op: s.candidates[0], bits }).collect();
-        Genotype { space, residual: Residual::Adq, choices }
+        let choices = space
+            .slots()
+            .iter()
+            .map(|s| Choice {
+                op: s.candidates[0],
+                bits,
+            })
+            .collect();
+        Genotype {
+            space,
+            residual: Residual::Adq,
+            choices,
+        }
     }
 
     #[test]
@@ -332,7 +513,11 @@ mod tests {
             })
             .collect();
         assert_eq!(mixed, [0, 1, 2, 3, 4, 2, 3, 4, 2, 3, 4, 5, 6, 7]);
-        let adq = g.nodes.iter().filter(|n| matches!(n.kind, NodeKind::Adq { .. })).count();
+        let adq = g
+            .nodes
+            .iter()
+            .filter(|n| matches!(n.kind, NodeKind::Adq { .. }))
+            .count();
         assert_eq!(adq, 5, "3 cells, the body chain and the tail");
     }
 }

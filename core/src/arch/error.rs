@@ -16,7 +16,9 @@ pub enum ArchError {
         message: String,
     },
     /// The file is not a genotype of a version this build reads.
-    #[error("unsupported genotype format `{format}` version {version} (expected `quantnas-genotype` version 1)")]
+    #[error(
+        "unsupported genotype format `{format}` version {version} (expected `quantnas-genotype` version 1)"
+    )]
     Format {
         /// The `format` field.
         format: String,
@@ -50,7 +52,9 @@ pub enum ArchError {
         bits: u32,
     },
     /// Fewer slots than the space has.
-    #[error("space {space} has {expected} slots but the genotype has {got}: slot `{missing}` is missing")]
+    #[error(
+        "space {space} has {expected} slots but the genotype has {got}: slot `{missing}` is missing"
+    )]
     MissingSlot {
         /// The space.
         space: &'static str,
@@ -62,7 +66,9 @@ pub enum ArchError {
         missing: String,
     },
     /// More slots than the space has.
-    #[error("space {space} has {expected} slots but the genotype has {got}: slot `{extra}` is extra")]
+    #[error(
+        "space {space} has {expected} slots but the genotype has {got}: slot `{extra}` is extra"
+    )]
     ExtraSlot {
         /// The space.
         space: &'static str,

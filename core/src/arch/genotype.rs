@@ -66,7 +66,11 @@ impl From<Genotype> for GenotypeFile {
             .slots()
             .into_iter()
             .zip(&g.choices)
-            .map(|(slot, c)| SlotEntry { slot: slot.name, op: c.op.name(), bits: c.bits.get() })
+            .map(|(slot, c)| SlotEntry {
+                slot: slot.name,
+                op: c.op.name(),
+                bits: c.bits.get(),
+            })
             .collect();
         GenotypeFile {
             format: GENOTYPE_FORMAT.to_string(),
@@ -83,7 +87,10 @@ impl TryFrom<GenotypeFile> for Genotype {
 
     fn try_from(file: GenotypeFile) -> Result<Self, Self::Error> {
         if file.format != GENOTYPE_FORMAT || file.version != GENOTYPE_VERSION {
-            return Err(ArchError::Format { format: file.format, version: file.version });
+            return Err(ArchError::Format {
+                format: file.format,
+                version: file.version,
+            });
         }
         let space = file.space;
         let slots = space.slots();
@@ -98,13 +105,20 @@ impl TryFrom<GenotypeFile> for Genotype {
                 });
             };
             if entry.slot != slot.name {
-                return Err(ArchError::SlotName { index, expected: slot.name.clone(), got: entry.slot.clone() });
+                return Err(ArchError::SlotName {
+                    index,
+                    expected: slot.name.clone(),
+                    got: entry.slot.clone(),
+                });
             }
-            let op: Op = entry
-                .op
-                .parse()
-                .map_err(|_| ArchError::UnknownOp { slot: slot.name.clone(), op: entry.op.clone() })?;
-            let bits = Bits::new(entry.bits).ok_or(ArchError::BadBits { slot: slot.name.clone(), bits: entry.bits })?;
+            let op: Op = entry.op.parse().map_err(|_| ArchError::UnknownOp {
+                slot: slot.name.clone(),
+                op: entry.op.clone(),
+            })?;
+            let bits = Bits::new(entry.bits).ok_or(ArchError::BadBits {
+                slot: slot.name.clone(),
+                bits: entry.bits,
+            })?;
             choices.push(Choice { op, bits });
         }
         if let Some(missing) = slots.get(file.slots.len()) {
@@ -115,7 +129,11 @@ impl TryFrom<GenotypeFile> for Genotype {
                 missing: missing.name.clone(),
             });
         }
-        let g = Genotype { space, residual: file.residual, choices };
+        let g = Genotype {
+            space,
+            residual: file.residual,
+            choices,
+        };
         g.validate()?;
         Ok(g)
     }
@@ -124,9 +142,18 @@ impl TryFrom<GenotypeFile> for Genotype {
 impl Genotype {
     /// A genotype with the same choice in every slot; fails if that op is not a candidate
     /// everywhere.
-    pub fn uniform(space: SearchSpace, residual: Residual, op: Op, bits: Bits) -> Result<Self, ArchError> {
+    pub fn uniform(
+        space: SearchSpace,
+        residual: Residual,
+        op: Op,
+        bits: Bits,
+    ) -> Result<Self, ArchError> {
         let choices = space.slots().iter().map(|_| Choice { op, bits }).collect();
-        let g = Genotype { space, residual, choices };
+        let g = Genotype {
+            space,
+            residual,
+            choices,
+        };
         g.validate()?;
         Ok(g)
     }
@@ -164,7 +191,10 @@ impl Genotype {
 
     /// Slots paired with their choices.
     pub fn slots(&self) -> impl Iterator<Item = (Slot, Choice)> + '_ {
-        self.space.slots().into_iter().zip(self.choices.iter().copied())
+        self.space
+            .slots()
+            .into_iter()
+            .zip(self.choices.iter().copied())
     }
 
     /// Parses and validates genotype JSON.
@@ -202,9 +232,16 @@ mod tests {
         let choices = slots
             .iter()
             .enumerate()
-            .map(|(i, s)| Choice { op: s.candidates[i % s.candidates.len()], bits: if i % 2 == 0 { Bits::B4 } else { Bits::B8 } })
+            .map(|(i, s)| Choice {
+                op: s.candidates[i % s.candidates.len()],
+                bits: if i % 2 == 0 { Bits::B4 } else { Bits::B8 },
+            })
             .collect();
-        Genotype { space: SearchSpace::BasicB, residual: Residual::Adq, choices }
+        Genotype {
+            space: SearchSpace::BasicB,
+            residual: Residual::Adq,
+            choices,
+        }
     }
 
     #[test]
@@ -216,7 +253,12 @@ mod tests {
         let via_serde: Genotype = serde_json::from_str(&text).expect("serde path");
         assert_eq!(via_serde, g);
         for space in SearchSpace::ALL {
-            let g = Genotype::uniform(space, Residual::None, space.slots()[0].candidates[1], Bits::B8);
+            let g = Genotype::uniform(
+                space,
+                Residual::None,
+                space.slots()[0].candidates[1],
+                Bits::B8,
+            );
             // Not every op is a candidate everywhere; when it is, it round-trips.
             if let Ok(g) = g {
                 assert_eq!(Genotype::from_json(&g.to_json()), Ok(g));
@@ -233,12 +275,21 @@ mod tests {
     #[test]
     fn validation_errors_name_the_slot() {
         let e = edit("\"op\": \"simple_3x3\"", "\"op\": \"simple_7x9\"").unwrap_err();
-        assert!(matches!(&e, ArchError::UnknownOp { slot, .. } if slot == "head.h1"), "{e}");
+        assert!(
+            matches!(&e, ArchError::UnknownOp { slot, .. } if slot == "head.h1"),
+            "{e}"
+        );
         let e = edit("\"bits\": 8", "\"bits\": 16").unwrap_err();
-        assert!(matches!(&e, ArchError::BadBits { slot, bits: 16 } if slot == "head.h2"), "{e}");
+        assert!(
+            matches!(&e, ArchError::BadBits { slot, bits: 16 } if slot == "head.h2"),
+            "{e}"
+        );
         // growth2 exists but is not a candidate of space B.
         let e = edit("\"op\": \"simple_3x3\"", "\"op\": \"growth2_3x3\"").unwrap_err();
-        assert!(matches!(&e, ArchError::OpNotInSlot { slot, .. } if slot == "head.h1"), "{e}");
+        assert!(
+            matches!(&e, ArchError::OpNotInSlot { slot, .. } if slot == "head.h1"),
+            "{e}"
+        );
         let e = edit("\"head.h2\"", "\"head.hx\"").unwrap_err();
         assert!(matches!(&e, ArchError::SlotName { index: 1, .. }), "{e}");
         let e = edit("\"basic-b\"", "\"basic-q\"").unwrap_err();
@@ -259,14 +310,25 @@ mod tests {
                 .slots()
                 .into_iter()
                 .zip(&g.choices)
-                .map(|(s, c)| SlotEntry { slot: s.name, op: c.op.name(), bits: c.bits.get() })
+                .map(|(s, c)| SlotEntry {
+                    slot: s.name,
+                    op: c.op.name(),
+                    bits: c.bits.get(),
+                })
                 .collect(),
         })
         .expect("json");
         let e = Genotype::from_json(&text).unwrap_err();
-        assert!(matches!(&e, ArchError::MissingSlot { missing, expected: 8, got: 7, .. } if missing == "tail.t2"), "{e}");
+        assert!(
+            matches!(&e, ArchError::MissingSlot { missing, expected: 8, got: 7, .. } if missing == "tail.t2"),
+            "{e}"
+        );
         let rfdn_text = text.replace("basic-b", "rfdn");
         let e = Genotype::from_json(&rfdn_text).unwrap_err();
-        assert!(matches!(e, ArchError::SlotName { index: 0, .. }), "{}", format!("{e}"));
+        assert!(
+            matches!(e, ArchError::SlotName { index: 0, .. }),
+            "{}",
+            format!("{e}")
+        );
     }
 }

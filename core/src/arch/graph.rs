@@ -204,7 +204,12 @@ impl Graph {
     /// Output shape of every node for an LR input of `h`×`w`.
     pub fn shapes(&self, h: usize, w: usize) -> Result<Vec<Shape>, ArchError> {
         let mut out: Vec<Shape> = Vec::with_capacity(self.nodes.len());
-        let too_small = |what| ArchError::InputTooSmall { height: h, width: w, min: 15, what };
+        let too_small = |what| ArchError::InputTooSmall {
+            height: h,
+            width: w,
+            min: 15,
+            what,
+        };
         for node in &self.nodes {
             let s = match &node.kind {
                 NodeKind::Input { channels } => Shape { c: *channels, h, w },
@@ -213,30 +218,59 @@ impl Graph {
                     let oh = window_out(i.h, c.shape.kh, c.stride, c.padding.0).filter(|&v| v > 0);
                     let ow = window_out(i.w, c.shape.kw, c.stride, c.padding.1).filter(|&v| v > 0);
                     match (oh, ow) {
-                        (Some(oh), Some(ow)) => Shape { c: c.shape.cout, h: oh, w: ow },
+                        (Some(oh), Some(ow)) => Shape {
+                            c: c.shape.cout,
+                            h: oh,
+                            w: ow,
+                        },
                         _ => return Err(too_small("a strided convolution")),
                     }
                 }
-                NodeKind::Mixed(m) => Shape { c: m.cout, ..out[m.input] },
+                NodeKind::Mixed(m) => Shape {
+                    c: m.cout,
+                    ..out[m.input]
+                },
                 NodeKind::Add { a, .. } | NodeKind::Mul { a, .. } => out[*a],
-                NodeKind::Concat { inputs } => {
-                    Shape { c: inputs.iter().map(|&i| out[i].c).sum(), ..out[inputs[0]] }
-                }
+                NodeKind::Concat { inputs } => Shape {
+                    c: inputs.iter().map(|&i| out[i].c).sum(),
+                    ..out[inputs[0]]
+                },
                 NodeKind::PixelShuffle { input, factor } => {
                     let i = out[*input];
-                    Shape { c: i.c / (factor * factor), h: i.h * factor, w: i.w * factor }
+                    Shape {
+                        c: i.c / (factor * factor),
+                        h: i.h * factor,
+                        w: i.w * factor,
+                    }
                 }
-                NodeKind::Tile { input, times } => Shape { c: out[*input].c * times, ..out[*input] },
+                NodeKind::Tile { input, times } => Shape {
+                    c: out[*input].c * times,
+                    ..out[*input]
+                },
                 NodeKind::BatchNorm { input } | NodeKind::Sigmoid { input } => out[*input],
                 NodeKind::Adq { skip, .. } => out[*skip],
-                NodeKind::MaxPool { input, kernel, stride } => {
+                NodeKind::MaxPool {
+                    input,
+                    kernel,
+                    stride,
+                } => {
                     let i = out[*input];
-                    match (window_out(i.h, *kernel, *stride, 0), window_out(i.w, *kernel, *stride, 0)) {
-                        (Some(oh), Some(ow)) if oh > 0 && ow > 0 => Shape { c: i.c, h: oh, w: ow },
+                    match (
+                        window_out(i.h, *kernel, *stride, 0),
+                        window_out(i.w, *kernel, *stride, 0),
+                    ) {
+                        (Some(oh), Some(ow)) if oh > 0 && ow > 0 => Shape {
+                            c: i.c,
+                            h: oh,
+                            w: ow,
+                        },
                         _ => return Err(too_small("ESA's max-pool")),
                     }
                 }
-                NodeKind::ResizeBilinear { input, like } => Shape { c: out[*input].c, ..out[*like] },
+                NodeKind::ResizeBilinear { input, like } => Shape {
+                    c: out[*input].c,
+                    ..out[*like]
+                },
             };
             out.push(s);
         }
@@ -258,19 +292,32 @@ impl Graph {
 
     /// The conv nodes, with their ids.
     pub fn convs(&self) -> impl Iterator<Item = (NodeId, &Node, &ConvNode)> {
-        self.nodes.iter().enumerate().filter_map(|(i, n)| match &n.kind {
-            NodeKind::Conv(c) => Some((i, n, c)),
-            _ => None,
-        })
+        self.nodes
+            .iter()
+            .enumerate()
+            .filter_map(|(i, n)| match &n.kind {
+                NodeKind::Conv(c) => Some((i, n, c)),
+                _ => None,
+            })
     }
 
     /// Whether the graph contains supernet slots.
     pub fn is_supernet(&self) -> bool {
-        self.nodes.iter().any(|n| matches!(n.kind, NodeKind::Mixed(_)))
+        self.nodes
+            .iter()
+            .any(|n| matches!(n.kind, NodeKind::Mixed(_)))
     }
 
     /// Smallest LR side the network accepts.
     pub fn min_input_side(&self) -> usize {
-        if self.nodes.iter().any(|n| matches!(n.kind, NodeKind::MaxPool { .. })) { 15 } else { 1 }
+        if self
+            .nodes
+            .iter()
+            .any(|n| matches!(n.kind, NodeKind::MaxPool { .. }))
+        {
+            15
+        } else {
+            1
+        }
     }
 }

@@ -6,15 +6,17 @@ mod build;
 mod error;
 mod genotype;
 mod graph;
+mod network;
 mod op;
 mod space;
-mod arch;
 
-pub use arch::Arch;
 pub use bits::{BadBits, Bits};
-pub use build::{espcn, rfdn_genotype, srresnet, supernet, SRRESNET_BLOCKS};
+pub use build::{SRRESNET_BLOCKS, espcn, rfdn_genotype, srresnet, supernet};
 pub use error::ArchError;
-pub use genotype::{Choice, Genotype, GENOTYPE_FORMAT, GENOTYPE_VERSION};
-pub use graph::{window_out, ConvNode, Graph, MixedNode, Node, NodeId, NodeKind, Role, Shape};
+pub use genotype::{Choice, GENOTYPE_FORMAT, GENOTYPE_VERSION, Genotype};
+pub use graph::{ConvNode, Graph, MixedNode, Node, NodeId, NodeKind, Role, Shape, window_out};
+pub use network::Arch;
 pub use op::{ConvShape, Op, OpFamily, UnknownOp};
-pub use space::{Residual, SearchSpace, Slot, BASIC_CELLS, BASIC_WIDTH, RFDN_CELLS, RFDN_WIDTH, SCALE};
+pub use space::{
+    BASIC_CELLS, BASIC_WIDTH, RFDN_CELLS, RFDN_WIDTH, Residual, SCALE, SearchSpace, Slot,
+};

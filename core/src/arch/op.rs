@@ -55,7 +55,13 @@ pub struct ConvShape {
 impl ConvShape {
     /// A square, ungrouped conv.
     pub fn square(cin: usize, cout: usize, k: usize) -> Self {
-        ConvShape { cin, cout, kh: k, kw: k, groups: 1 }
+        ConvShape {
+            cin,
+            cout,
+            kh: k,
+            kw: k,
+            groups: 1,
+        }
     }
 
     /// Multiply-accumulates per output pixel.
@@ -82,27 +88,51 @@ impl fmt::Display for UnknownOp {
 impl Op {
     /// `simple_kxk`.
     pub const fn simple(k: usize) -> Op {
-        Op { family: OpFamily::Simple, k, groups: 1 }
+        Op {
+            family: OpFamily::Simple,
+            k,
+            groups: 1,
+        }
     }
     /// `simple_kxk_grouped_g`.
     pub const fn grouped(k: usize, groups: usize) -> Op {
-        Op { family: OpFamily::Simple, k, groups }
+        Op {
+            family: OpFamily::Simple,
+            k,
+            groups,
+        }
     }
     /// `conv_kx1_1xk`.
     pub const fn separable(k: usize) -> Op {
-        Op { family: OpFamily::Separable, k, groups: 1 }
+        Op {
+            family: OpFamily::Separable,
+            k,
+            groups: 1,
+        }
     }
     /// `growth2_kxk`.
     pub const fn growth2(k: usize) -> Op {
-        Op { family: OpFamily::Growth2, k, groups: 1 }
+        Op {
+            family: OpFamily::Growth2,
+            k,
+            groups: 1,
+        }
     }
     /// `growth1_kxk`.
     pub const fn growth1(k: usize) -> Op {
-        Op { family: OpFamily::Growth1, k, groups: 1 }
+        Op {
+            family: OpFamily::Growth1,
+            k,
+            groups: 1,
+        }
     }
     /// `decenc_kxk_2`.
     pub const fn decenc(k: usize) -> Op {
-        Op { family: OpFamily::DecEnc, k, groups: 1 }
+        Op {
+            family: OpFamily::DecEnc,
+            k,
+            groups: 1,
+        }
     }
 
     /// Canonical name, as in the genotype JSON.
@@ -123,16 +153,37 @@ impl Op {
     pub fn convs(&self, cin: usize, cout: usize, width: usize) -> Vec<ConvShape> {
         let k = self.k;
         match self.family {
-            OpFamily::Simple => vec![ConvShape { cin, cout, kh: k, kw: k, groups: self.groups }],
+            OpFamily::Simple => vec![ConvShape {
+                cin,
+                cout,
+                kh: k,
+                kw: k,
+                groups: self.groups,
+            }],
             OpFamily::Separable => vec![
-                ConvShape { cin, cout: width, kh: k, kw: 1, groups: 1 },
-                ConvShape { cin: width, cout, kh: 1, kw: k, groups: 1 },
+                ConvShape {
+                    cin,
+                    cout: width,
+                    kh: k,
+                    kw: 1,
+                    groups: 1,
+                },
+                ConvShape {
+                    cin: width,
+                    cout,
+                    kh: 1,
+                    kw: k,
+                    groups: 1,
+                },
             ],
             OpFamily::Growth2 => vec![
                 ConvShape::square(cin, 2 * width, k),
                 ConvShape::square(2 * width, cout, k),
             ],
-            OpFamily::Growth1 => vec![ConvShape::square(cin, width, k), ConvShape::square(width, cout, k)],
+            OpFamily::Growth1 => vec![
+                ConvShape::square(cin, width, k),
+                ConvShape::square(width, cout, k),
+            ],
             OpFamily::DecEnc => vec![
                 ConvShape::square(cin, width / 2, k),
                 ConvShape::square(width / 2, width / 2, k),
@@ -151,7 +202,10 @@ impl Op {
     /// Multiply-accumulates per output pixel of the whole chain ("same" padding keeps
     /// the spatial size, so this times H·W is the op's MAC count).
     pub fn macs_per_pixel(&self, cin: usize, cout: usize, width: usize) -> u64 {
-        self.convs(cin, cout, width).iter().map(ConvShape::macs_per_pixel).sum()
+        self.convs(cin, cout, width)
+            .iter()
+            .map(ConvShape::macs_per_pixel)
+            .sum()
     }
 }
 
@@ -185,7 +239,11 @@ impl FromStr for Op {
             }
         } else if let Some(rest) = s.strip_prefix("conv_") {
             let (a, b) = rest.split_once('_').ok_or_else(bad)?;
-            let k: usize = a.strip_suffix("x1").ok_or_else(bad)?.parse().map_err(|_| bad())?;
+            let k: usize = a
+                .strip_suffix("x1")
+                .ok_or_else(bad)?
+                .parse()
+                .map_err(|_| bad())?;
             if b != format!("1x{k}") || !matches!(k, 3 | 5 | 7) {
                 return Err(bad());
             }
@@ -223,7 +281,15 @@ mod tests {
         }
         assert_eq!(Op::separable(3).name(), "conv_3x1_1x3");
         assert_eq!(Op::decenc(3).name(), "decenc_3x3_2");
-        for bad in ["simple_3x5", "simple_4x4", "sep_3x3", "conv_3x1_1x5", "decenc_3x3", "simple_3x3_grouped_x", ""] {
+        for bad in [
+            "simple_3x5",
+            "simple_4x4",
+            "sep_3x3",
+            "conv_3x1_1x5",
+            "decenc_3x3",
+            "simple_3x3_grouped_x",
+            "",
+        ] {
             assert!(bad.parse::<Op>().is_err(), "{bad}");
         }
     }
@@ -231,12 +297,21 @@ mod tests {
     #[test]
     fn chains_and_macs() {
         // conv_5x1_1x5 from 36 to 48 channels: 5·36·36 + 5·36·48.
-        assert_eq!(Op::separable(5).macs_per_pixel(36, 48, 36), 5 * 36 * 36 + 5 * 36 * 48);
+        assert_eq!(
+            Op::separable(5).macs_per_pixel(36, 48, 36),
+            5 * 36 * 36 + 5 * 36 * 48
+        );
         // growth2_3x3 3→36: 9·3·72 + 9·72·36.
-        assert_eq!(Op::growth2(3).macs_per_pixel(3, 36, 36), 9 * 3 * 72 + 9 * 72 * 36);
+        assert_eq!(
+            Op::growth2(3).macs_per_pixel(3, 36, 36),
+            9 * 3 * 72 + 9 * 72 * 36
+        );
         // decenc_3x3_2 36→36: three convs through 18 channels.
         assert_eq!(Op::decenc(3).convs(36, 36, 36).len(), 3);
-        assert_eq!(Op::decenc(3).macs_per_pixel(36, 36, 36), 9 * (36 * 18 + 18 * 18 + 18 * 36));
+        assert_eq!(
+            Op::decenc(3).macs_per_pixel(36, 36, 36),
+            9 * (36 * 18 + 18 * 18 + 18 * 36)
+        );
         // grouped: 3→36 groups 3 is 3·36·9/3.
         assert_eq!(Op::grouped(3, 3).macs_per_pixel(3, 36, 36), 3 * 36 * 9 / 3);
         assert!(Op::grouped(3, 3).fits(3, 36, 36));

@@ -52,7 +52,13 @@ pub struct Slot {
 
 impl Slot {
     fn new(name: String, cin: usize, cout: usize, width: usize, candidates: &[Op]) -> Slot {
-        Slot { name, cin, cout, width, candidates: candidates.to_vec() }
+        Slot {
+            name,
+            cin,
+            cout,
+            width,
+            candidates: candidates.to_vec(),
+        }
     }
 
     /// Position of `op` in the candidate list.
@@ -77,8 +83,25 @@ const B_SKIP: [Op; 3] = [s(1), s(3), s(5)];
 const B_UPSAMPLE: [Op; 4] = [Op::separable(5), Op::separable(3), s(3), s(5)];
 const B_TAIL: [Op; 3] = [s(1), s(3), s(5)];
 
-const A_HEAD_TAIL: [Op; 8] = [s(3), s(5), Op::growth2(5), Op::growth2(3), g3(3), g3(5), g3(1), s(1)];
-const A_BODY: [Op; 7] = [s(3), s(5), g3(3), g3(5), Op::decenc(3), Op::decenc(5), g3(1)];
+const A_HEAD_TAIL: [Op; 8] = [
+    s(3),
+    s(5),
+    Op::growth2(5),
+    Op::growth2(3),
+    g3(3),
+    g3(5),
+    g3(1),
+    s(1),
+];
+const A_BODY: [Op; 7] = [
+    s(3),
+    s(5),
+    g3(3),
+    g3(5),
+    Op::decenc(3),
+    Op::decenc(5),
+    g3(1),
+];
 const A_SKIP: [Op; 4] = [Op::decenc(3), Op::decenc(5), s(3), s(5)];
 const A_UPSAMPLE: [Op; 12] = [
     Op::separable(5),
@@ -95,8 +118,25 @@ const A_UPSAMPLE: [Op; 12] = [
     s(1),
 ];
 
-const R_BODY: [Op; 9] = [s(1), s(3), s(5), Op::growth1(1), Op::growth1(3), Op::growth1(5), g2(1), g2(3), g2(5)];
-const R_TAIL: [Op; 6] = [s(1), s(3), s(5), Op::growth1(1), Op::growth1(3), Op::growth1(5)];
+const R_BODY: [Op; 9] = [
+    s(1),
+    s(3),
+    s(5),
+    Op::growth1(1),
+    Op::growth1(3),
+    Op::growth1(5),
+    g2(1),
+    g2(3),
+    g2(5),
+];
+const R_TAIL: [Op; 6] = [
+    s(1),
+    s(3),
+    s(5),
+    Op::growth1(1),
+    Op::growth1(3),
+    Op::growth1(5),
+];
 
 impl SearchSpace {
     /// Every space.
@@ -126,11 +166,12 @@ impl SearchSpace {
         match self {
             SearchSpace::BasicA | SearchSpace::BasicB => {
                 let a = self == SearchSpace::BasicA;
-                let (head, body, skip, up, tail): (&[Op], &[Op], &[Op], &[Op], &[Op]) = if a {
-                    (&A_HEAD_TAIL, &A_BODY, &A_SKIP, &A_UPSAMPLE, &A_HEAD_TAIL)
+                let lists: [&[Op]; 5] = if a {
+                    [&A_HEAD_TAIL, &A_BODY, &A_SKIP, &A_UPSAMPLE, &A_HEAD_TAIL]
                 } else {
-                    (&B_HEAD, &B_BODY, &B_SKIP, &B_UPSAMPLE, &B_TAIL)
+                    [&B_HEAD, &B_BODY, &B_SKIP, &B_UPSAMPLE, &B_TAIL]
                 };
+                let [head, body, skip, up, tail] = lists;
                 alloc::vec![
                     Slot::new("head.h1".into(), 3, c, c, head),
                     Slot::new("head.h2".into(), c, c, c, head),
@@ -147,7 +188,13 @@ impl SearchSpace {
                 let mut slots = Vec::new();
                 for cell in 0..RFDN_CELLS {
                     for i in 0..3 {
-                        slots.push(Slot::new(format!("cell{cell}.skip{i}"), c, half, c, &R_BODY));
+                        slots.push(Slot::new(
+                            format!("cell{cell}.skip{i}"),
+                            c,
+                            half,
+                            c,
+                            &R_BODY,
+                        ));
                         slots.push(Slot::new(format!("cell{cell}.body{i}"), c, c, c, &R_BODY));
                     }
                     slots.push(Slot::new(format!("cell{cell}.body3"), c, half, c, &R_BODY));
@@ -173,7 +220,9 @@ impl FromStr for SearchSpace {
         SearchSpace::ALL
             .into_iter()
             .find(|sp| sp.name() == s)
-            .ok_or_else(|| format!("unknown search space `{s}` (expected basic-a, basic-b or rfdn)"))
+            .ok_or_else(|| {
+                format!("unknown search space `{s}` (expected basic-a, basic-b or rfdn)")
+            })
     }
 }
 
@@ -194,7 +243,12 @@ pub enum Residual {
 
 impl Residual {
     /// Every option.
-    pub const ALL: [Residual; 4] = [Residual::Adq, Residual::AdaDm, Residual::BatchNorm, Residual::None];
+    pub const ALL: [Residual; 4] = [
+        Residual::Adq,
+        Residual::AdaDm,
+        Residual::BatchNorm,
+        Residual::None,
+    ];
 
     /// Name used on the command line and in JSON.
     pub fn name(self) -> &'static str {
@@ -233,7 +287,11 @@ mod tests {
         for space in SearchSpace::ALL {
             for slot in space.slots() {
                 for op in &slot.candidates {
-                    assert!(op.fits(slot.cin, slot.cout, slot.width), "{space} {} {op}", slot.name);
+                    assert!(
+                        op.fits(slot.cin, slot.cout, slot.width),
+                        "{space} {} {op}",
+                        slot.name
+                    );
                 }
             }
         }

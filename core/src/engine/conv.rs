@@ -136,6 +136,8 @@ pub(crate) struct RowLayout {
     pub owp: usize,
     /// Window row length: `owp + kw − 1`.
     pub wwin: usize,
+    /// Ring rotation of the current output row `y`: `y mod kh` (see [`fill_window`]).
+    pub rot: usize,
 }
 
 impl RowLayout {
@@ -146,7 +148,16 @@ impl RowLayout {
             ow,
             owp,
             wwin: owp + g.kw - 1,
+            rot: 0,
         }
+    }
+
+    /// Start, in a group's part of the window, of kernel row `ky` of that group's input
+    /// channel `cl` for the current output row (`r = cl·kh + ky`).
+    #[inline]
+    pub fn row_start(&self, r: usize, kh: usize) -> usize {
+        let (cl, ky) = (r / kh, r % kh);
+        (cl * kh + (ky + self.rot) % kh) * self.wwin
     }
 
     /// Window length: `cin·kh` rows.
@@ -155,21 +166,29 @@ impl RowLayout {
     }
 }
 
-/// Fills the window for output row `y` (stride 1): for every input channel and kernel
-/// row, input row `y + ky − pad_h` placed at column `pad_w`, zeros elsewhere. `row(ci,
-/// iy, dst)` writes the `w` window values of input row `iy` of channel `ci`.
+/// Brings the window to output row `y` (stride 1; rows are visited in order from 0).
+///
+/// The window is a ring of `kh` rows per input channel: the row that kernel row `ky` of
+/// output row `y` needs (input row `y + ky − pad_h`, placed at column `pad_w`, zeros
+/// around and outside the image) lives in slot `(y + ky) mod kh`. Output row `y` only
+/// needs one new input row per channel, so every input row is quantized or copied once
+/// per conv. `row(ci, iy, dst)` writes the `w` window values of input row `iy` of channel
+/// `ci`. Sets `lay.rot`.
 pub(crate) fn fill_window<A: Copy + Default>(
     win: &mut [A],
     g: &Geometry,
-    lay: &RowLayout,
+    lay: &mut RowLayout,
     h: usize,
     w: usize,
     y: usize,
     mut row: impl FnMut(usize, usize, &mut [A]),
 ) {
+    lay.rot = y % g.kh;
+    let new_rows = if y == 0 { 0..g.kh } else { g.kh - 1..g.kh };
     for ci in 0..g.cin {
-        for ky in 0..g.kh {
-            let dst = &mut win[(ci * g.kh + ky) * lay.wwin..][..lay.wwin];
+        for ky in new_rows.clone() {
+            let slot = (y + ky) % g.kh;
+            let dst = &mut win[(ci * g.kh + slot) * lay.wwin..][..lay.wwin];
             let iy = (y + ky).wrapping_sub(g.pad_h);
             if iy >= h {
                 dst.fill(A::default());
@@ -212,7 +231,7 @@ pub(crate) fn conv_row_tiled<A: Mac>(
             // Taps in pairs: each pass over the accumulators adds two products per
             // element, halving the accumulator loads and stores per multiply-add.
             let taps = rows * kw;
-            let tap = |k: usize| &wg[(k / kw) * lay.wwin + k % kw..][..ow];
+            let tap = |k: usize| &wg[lay.row_start(k / kw, g.kh) + k % kw..][..ow];
             let mut k = 0;
             while k + 1 < taps {
                 let (a, bb) = (tap(k), tap(k + 1));
@@ -316,13 +335,13 @@ pub(crate) fn conv_tiled<A: Mac>(
     mut kernel: impl FnMut(&[A], &RowLayout, &mut [A::Acc]) -> usize,
     mut emit: impl FnMut(usize, &[A::Acc], &RowLayout),
 ) -> usize {
-    let lay = RowLayout::new(g, w);
+    let mut lay = RowLayout::new(g, w);
     let (oh, _) = g.out_size(h, w);
     let mut win = vec![A::default(); lay.window_len(g)];
     let mut acc = vec![<A::Acc>::default(); g.cout * lay.owp];
     let mut kernel_scratch = 0;
     for y in 0..oh {
-        fill_window(&mut win, g, &lay, h, w, y, &mut row);
+        fill_window(&mut win, g, &mut lay, h, w, y, &mut row);
         kernel_scratch = kernel(&win, &lay, &mut acc);
         emit(y, &acc, &lay);
     }

@@ -102,7 +102,7 @@ fn conv_row_int(
     let rows = cpg * g.kh;
     for grp in 0..g.groups {
         let wg = &win[grp * rows * lay.wwin..][..rows * lay.wwin];
-        let tap = |k: usize| &wg[(k / kw) * lay.wwin + k % kw..][..ow];
+        let tap = |k: usize| &wg[lay.row_start(k / kw, g.kh) + k % kw..][..ow];
         for b in 0..blocks {
             let wp = &packed[(grp * blocks + b) * kk * COB..][..kk * COB];
             let run = runs[grp * blocks + b];

@@ -35,4 +35,4 @@ mod tensor;
 
 pub use exec::{Engine, MAX_INPUT_PIXELS, RunStats};
 pub use ops::{adq_factor, unbiased_std};
-pub use quant::{hwgq_code, max_code};
+pub use quant::{hwgq_code, hwgq_code_plain, max_code};

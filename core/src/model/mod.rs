@@ -6,7 +6,7 @@
 
 mod checksum;
 mod error;
-mod format;
+pub mod format;
 mod network;
 mod params;
 mod random;

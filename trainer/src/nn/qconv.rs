@@ -50,7 +50,7 @@ pub fn init_weights(node: &ConvNode, rng: &mut impl Rng) -> Vec<f32> {
 }
 
 /// A `[n]` parameter holding `ln` of the given (positive) steps.
-fn log_param(steps: &[f32], device: &Device) -> Param<Tensor<1>> {
+pub fn log_param(steps: &[f32], device: &Device) -> Param<Tensor<1>> {
     let logs: Vec<f32> = steps
         .iter()
         .map(|s| s.max(f32::MIN_POSITIVE).ln())

@@ -19,8 +19,11 @@ impl SearchBits {
     pub fn parse(text: &str) -> anyhow::Result<Self> {
         let mut bits = Vec::new();
         for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let n: u32 = part.parse().map_err(|_| anyhow::anyhow!("`{part}` in --bits is not a number"))?;
-            let b = Bits::new(n).ok_or_else(|| anyhow::anyhow!("--bits {n} is not one of 4, 8, 32"))?;
+            let n: u32 = part
+                .parse()
+                .map_err(|_| anyhow::anyhow!("`{part}` in --bits is not a number"))?;
+            let b =
+                Bits::new(n).ok_or_else(|| anyhow::anyhow!("--bits {n} is not one of 4, 8, 32"))?;
             anyhow::ensure!(!bits.contains(&b), "--bits lists {n} twice");
             bits.push(b);
         }
@@ -96,7 +99,10 @@ impl Alphas {
 
 /// Copies a rank-1 tensor to the host.
 pub fn tensor_to_vec(t: Tensor<1>) -> Vec<f32> {
-    t.into_data().convert::<f32>().try_into_vec::<f32>().unwrap_or_default()
+    t.into_data()
+        .convert::<f32>()
+        .try_into_vec::<f32>()
+        .unwrap_or_default()
 }
 
 /// Index of the largest value, the first one on ties (a true argmax).
@@ -111,17 +117,29 @@ pub fn argmax(values: &[f32]) -> usize {
 }
 
 /// The genotype of the argmax (op, bit) pair of every slot (spec §6 derivation).
-pub fn derive_genotype(space: SearchSpace, residual: Residual, bits: &SearchBits, alphas: &[Vec<f32>]) -> Genotype {
+pub fn derive_genotype(
+    space: SearchSpace,
+    residual: Residual,
+    bits: &SearchBits,
+    alphas: &[Vec<f32>],
+) -> Genotype {
     let choices = space
         .slots()
         .iter()
         .zip(alphas)
         .map(|(slot, a)| {
             let i = argmax(a);
-            Choice { op: slot.candidates[i / bits.len()], bits: bits.0[i % bits.len()] }
+            Choice {
+                op: slot.candidates[i / bits.len()],
+                bits: bits.0[i % bits.len()],
+            }
         })
         .collect();
-    Genotype { space, residual, choices }
+    Genotype {
+        space,
+        residual,
+        choices,
+    }
 }
 
 /// Mean over slots of the largest softmax probability: 1/|choices| for uniform alphas,
@@ -130,7 +148,10 @@ pub fn decisiveness(probs: &[Vec<f32>]) -> f64 {
     if probs.is_empty() {
         return 0.0;
     }
-    let sum: f64 = probs.iter().map(|p| p.iter().copied().fold(0.0f32, f32::max) as f64).sum();
+    let sum: f64 = probs
+        .iter()
+        .map(|p| p.iter().copied().fold(0.0f32, f32::max) as f64)
+        .sum();
     sum / probs.len() as f64
 }
 
@@ -149,7 +170,11 @@ mod tests {
     fn derivation_reads_op_and_bits_from_the_joint_index() {
         let bits = SearchBits::parse("4,8").expect("bits");
         let space = SearchSpace::BasicB;
-        let mut alphas: Vec<Vec<f32>> = space.slots().iter().map(|s| vec![0.0; s.candidates.len() * 2]).collect();
+        let mut alphas: Vec<Vec<f32>> = space
+            .slots()
+            .iter()
+            .map(|s| vec![0.0; s.candidates.len() * 2])
+            .collect();
         alphas[0][3] = 1.0; // op 1 (simple_5x5), bit index 1 (8)
         alphas[5][4] = 0.5; // op 2 of upsample (simple_3x3), 4 bits
         let g = derive_genotype(space, Residual::Adq, &bits, &alphas);
@@ -163,7 +188,10 @@ mod tests {
 
     #[test]
     fn bits_lists_are_validated() {
-        assert_eq!(SearchBits::parse("4, 8").expect("ok").0, vec![Bits::B4, Bits::B8]);
+        assert_eq!(
+            SearchBits::parse("4, 8").expect("ok").0,
+            vec![Bits::B4, Bits::B8]
+        );
         assert!(SearchBits::parse("4,4").is_err());
         assert!(SearchBits::parse("2").is_err());
         assert!(SearchBits::parse("").is_err());
@@ -175,7 +203,11 @@ mod tests {
         let bits = SearchBits::parse("4,8").expect("bits");
         let a = Alphas::zeros(SearchSpace::BasicB, &bits, &device);
         let h: f32 = a.entropy().into_scalar::<f32>();
-        let want: f64 = SearchSpace::BasicB.slots().iter().map(|s| ((s.candidates.len() * 2) as f64).ln()).sum();
+        let want: f64 = SearchSpace::BasicB
+            .slots()
+            .iter()
+            .map(|s| ((s.candidates.len() * 2) as f64).ln())
+            .sum();
         assert!((h as f64 - want).abs() < 1e-4, "{h} vs {want}");
         let d = decisiveness(&a.prob_values());
         assert!(d > 0.12 && d < 0.17, "{d}");

@@ -12,6 +12,7 @@ use rand::{Rng, SeedableRng};
 
 use super::alphas::{Alphas, SearchBits};
 use super::bitmixer::{MixContext, MixMode, SanDelta};
+use super::noise::NoiseSource;
 use super::penalty::BitOpsPenalty;
 use super::step::{IterParams, SearchLearner, alpha_adam, weight_adam};
 use super::supernet::Supernet;
@@ -54,7 +55,9 @@ pub struct SearchStepArgs {
 }
 
 /// `--adq` values.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum ResidualArg {
     /// ADQ (default).
@@ -82,11 +85,24 @@ fn random_batch(rng: &mut StdRng, n: usize, lr: usize) -> Batch {
     let hr = lr * 4;
     let lr_v = (0..n * 3 * lr * lr).map(|_| rng.random::<f32>()).collect();
     let hr_v = (0..n * 3 * hr * hr).map(|_| rng.random::<f32>()).collect();
-    Batch { index: 0, n, lr_size: lr, hr_size: hr, lr: lr_v, hr: hr_v }
+    Batch {
+        index: 0,
+        n,
+        lr_size: lr,
+        hr_size: hr,
+        lr: lr_v,
+        hr: hr_v,
+    }
 }
 
 /// A learner for timing and tests.
-pub fn learner(space: SearchSpace, residual: Residual, ctx: MixContext, lr_size: usize, device: &Device) -> Result<SearchLearner> {
+pub fn learner(
+    space: SearchSpace,
+    residual: Residual,
+    ctx: MixContext,
+    lr_size: usize,
+    device: &Device,
+) -> Result<SearchLearner> {
     let bits = SearchBits(ctx.bits.clone());
     let net = Supernet::init(space, residual, &ctx, 1, device);
     let penalty = BitOpsPenalty::new(&net.graph, space.slots().len(), &bits, lr_size, lr_size)?;
@@ -107,16 +123,30 @@ pub fn run(args: &SearchStepArgs) -> Result<()> {
     let device = Device::flex().autodiff();
     device.seed(1);
     let mut rng = StdRng::seed_from_u64(7);
-    let batches: Vec<Batch> = (0..2).map(|_| random_batch(&mut rng, args.batch, args.lr_size)).collect();
+    let batches: Vec<Batch> = (0..2)
+        .map(|_| random_batch(&mut rng, args.batch, args.lr_size))
+        .collect();
     let mut learners = args
         .mode
         .iter()
         .map(|&mode| {
-            let ctx = MixContext { mode, delta: SanDelta::Step, bits: bits.0.clone(), noise: true };
+            let ctx = MixContext {
+                mode,
+                delta: SanDelta::Step,
+                bits: bits.0.clone(),
+                noise: true,
+                rng: NoiseSource::new(1),
+            };
             learner(args.space, args.adq.into(), ctx, args.lr_size, &device)
         })
         .collect::<Result<Vec<_>>>()?;
-    let p = IterParams { alpha_lr: 3e-4, weight_lr: 1e-3, eta: 1e-4, mu: 0.0, grad_clip: 5.0 };
+    let p = IterParams {
+        alpha_lr: 3e-4,
+        weight_lr: 1e-3,
+        eta: 1e-4,
+        mu: 0.0,
+        grad_clip: 5.0,
+    };
     let mut total = vec![0.0f64; learners.len()];
     for it in 0..args.warmup + args.iters {
         for (k, l) in learners.iter_mut().enumerate() {
@@ -129,17 +159,28 @@ pub fn run(args: &SearchStepArgs) -> Result<()> {
     }
     let ms: Vec<f64> = total.iter().map(|t| t / args.iters.max(1) as f64).collect();
     if args.json {
-        let modes: serde_json::Map<String, serde_json::Value> =
-            args.mode.iter().zip(&ms).map(|(m, v)| (format!("{m:?}").to_lowercase(), (*v).into())).collect();
+        let modes: serde_json::Map<String, serde_json::Value> = args
+            .mode
+            .iter()
+            .zip(&ms)
+            .map(|(m, v)| (format!("{m:?}").to_lowercase(), (*v).into()))
+            .collect();
         let v = serde_json::json!({
             "space": args.space.name(), "bits": bits.to_string(), "batch": args.batch,
             "lr_size": args.lr_size, "iters": args.iters, "ms_per_iter": modes,
         });
         println!("{v}");
     } else {
-        println!("search iteration (alpha + weight step), {} bits {}, batch {} at {}x{} LR, {} iterations:", args.space, bits, args.batch, args.lr_size, args.lr_size, args.iters);
+        println!(
+            "search iteration (alpha + weight step), {} bits {}, batch {} at {}x{} LR, {} iterations:",
+            args.space, bits, args.batch, args.lr_size, args.lr_size, args.iters
+        );
         for (m, v) in args.mode.iter().zip(&ms) {
-            println!("  {:<12} {:>9.1} ms/iter", format!("{m:?}").to_lowercase(), v);
+            println!(
+                "  {:<12} {:>9.1} ms/iter",
+                format!("{m:?}").to_lowercase(),
+                v
+            );
         }
     }
     Ok(())

@@ -21,15 +21,18 @@ use burn::module::{Module, Param};
 use burn::tensor::activation::relu;
 use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
-use burn::tensor::{Device, Distribution, Tensor, TensorData};
+use burn::tensor::{Device, Tensor, TensorData};
 use quantnas_core::arch::{Bits, ConvNode, ConvShape, MixedNode, Role};
 use rand::Rng;
 
-use crate::nn::qconv::init_weights;
+use super::noise::NoiseSource;
+use crate::nn::qconv::{init_weights, log_param};
 use crate::nn::quant::{activation_clip, input_activation, lsq_init_steps, lsq_weight};
 
 /// How a slot mixes bit widths.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum MixMode {
     /// Shared weights, noise instead of quantization (SAN, paper eq. 5; the default).
@@ -41,7 +44,9 @@ pub enum MixMode {
 }
 
 /// Which Δ the SAN noise uses.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum SanDelta {
     /// The quantizer's own step: LSQ's per-channel init rule for weights, the fixed HWGQ
@@ -62,6 +67,8 @@ pub struct MixContext {
     pub bits: Vec<Bits>,
     /// Draw SAN noise (training) or not (validation).
     pub noise: bool,
+    /// Where SAN's noise comes from.
+    pub rng: NoiseSource,
 }
 
 /// One conv of a candidate op, with its weights shared across bit widths (or one copy per
@@ -70,8 +77,9 @@ pub struct MixContext {
 pub struct MixedConv {
     /// `[cout, cin/groups, kh, kw]`; one entry, or one per bit width (`independent`).
     pub weights: Vec<Param<Tensor<4>>>,
-    /// LSQ steps `[cout]` per bit width (`None` for 32 bits).
-    pub steps: Vec<Option<Param<Tensor<1>>>>,
+    /// ln of the LSQ steps `[cout]` per bit width (`None` for 32 bits); logarithms keep
+    /// the steps positive under Adam, as in [`crate::nn::QConv`].
+    pub log_steps: Vec<Option<Param<Tensor<1>>>>,
     /// Zero padding (rows).
     pub pad_h: usize,
     /// Zero padding (columns).
@@ -102,12 +110,30 @@ fn scalar4(t: Tensor<1>) -> Tensor<4> {
 
 /// A stride-1 conv node of `shape` at `bits`, to reuse the child network's initialiser.
 fn conv_node(shape: ConvShape, bits: Bits, m: &MixedNode, op: quantnas_core::arch::Op) -> ConvNode {
-    ConvNode { input: m.input, shape, stride: 1, padding: (shape.kh / 2, shape.kw / 2), bits, role: Role::Slot { slot: m.slot, op } }
+    ConvNode {
+        input: m.input,
+        shape,
+        stride: 1,
+        padding: (shape.kh / 2, shape.kw / 2),
+        bits,
+        role: Role::Slot { slot: m.slot, op },
+    }
 }
 
 impl MixedConv {
-    fn init(shape: ConvShape, node: &MixedNode, op: quantnas_core::arch::Op, ctx: &MixContext, rng: &mut impl Rng, device: &Device) -> Self {
-        let copies = if ctx.mode == MixMode::Independent { ctx.bits.len() } else { 1 };
+    fn init(
+        shape: ConvShape,
+        node: &MixedNode,
+        op: quantnas_core::arch::Op,
+        ctx: &MixContext,
+        rng: &mut impl Rng,
+        device: &Device,
+    ) -> Self {
+        let copies = if ctx.mode == MixMode::Independent {
+            ctx.bits.len()
+        } else {
+            1
+        };
         let node0 = conv_node(shape, ctx.bits[0], node, op);
         let ws: Vec<Vec<f32>> = (0..copies).map(|_| init_weights(&node0, rng)).collect();
         let dims = [shape.cout, shape.cin / shape.groups, shape.kh, shape.kw];
@@ -117,13 +143,24 @@ impl MixedConv {
             .enumerate()
             .map(|(i, &b)| {
                 b.is_quantized().then(|| {
-                    let w = &ws[i.min(copies - 1)];
-                    Param::from_data(TensorData::new(lsq_init_steps(w, shape.cout, b), [shape.cout]), device)
+                    log_param(
+                        &lsq_init_steps(&ws[i.min(copies - 1)], shape.cout, b),
+                        device,
+                    )
                 })
             })
             .collect();
-        let weights = ws.into_iter().map(|w| Param::from_data(TensorData::new(w, dims), device)).collect();
-        MixedConv { weights, steps, pad_h: shape.kh / 2, pad_w: shape.kw / 2, groups: shape.groups }
+        let weights = ws
+            .into_iter()
+            .map(|w| Param::from_data(TensorData::new(w, dims), device))
+            .collect();
+        MixedConv {
+            weights,
+            log_steps: steps,
+            pad_h: shape.kh / 2,
+            pad_w: shape.kw / 2,
+            groups: shape.groups,
+        }
     }
 
     fn options(&self) -> ConvOptions<2> {
@@ -133,8 +170,8 @@ impl MixedConv {
     /// The weight used at bit index `i` (shared or own copy), quantized by LSQ.
     fn lsq_at(&self, i: usize, bits: Bits) -> Tensor<4> {
         let w = self.weights[i.min(self.weights.len() - 1)].val();
-        match &self.steps[i] {
-            Some(s) => lsq_weight(w, s.val(), bits),
+        match &self.log_steps[i] {
+            Some(s) => lsq_weight(w, s.val().exp(), bits),
             None => w,
         }
     }
@@ -150,13 +187,23 @@ impl MixedConv {
 
     /// As [`MixedConv::forward`] on an input already prepared by [`SlotInput::new`] (shared
     /// by every op of a slot).
-    pub fn forward_prepared(&self, input: &SlotInput, ahat: &[Tensor<1>], ctx: &MixContext) -> Tensor<4> {
+    pub fn forward_prepared(
+        &self,
+        input: &SlotInput,
+        ahat: &[Tensor<1>],
+        ctx: &MixContext,
+    ) -> Tensor<4> {
         let (xm, wm) = self.mixed_operands(input, ahat, ctx);
         conv2d(xm, wm, None, self.options())
     }
 
     /// The mixed input x̃ and weight W̃ the conv multiplies.
-    fn mixed_operands(&self, input: &SlotInput, ahat: &[Tensor<1>], ctx: &MixContext) -> (Tensor<4>, Tensor<4>) {
+    fn mixed_operands(
+        &self,
+        input: &SlotInput,
+        ahat: &[Tensor<1>],
+        ctx: &MixContext,
+    ) -> (Tensor<4>, Tensor<4>) {
         let w = self.weights[0].val();
         let mut xm: Option<Tensor<4>> = None;
         let mut wm: Option<Tensor<4>> = None;
@@ -184,7 +231,7 @@ impl MixedConv {
         let mut xm = xm.unwrap_or_else(|| input.raw.clone());
         let mut wm = wm.unwrap_or(w);
         if let (Some(z), Some(xs), Some(ws)) = (&input.noise, x_sigma, w_sigma) {
-            let zw = Tensor::<4>::random(wm.shape(), Distribution::Normal(0.0, 1.0), &wm.device());
+            let zw: Tensor<4> = ctx.rng.normal(wm.shape(), &wm.device());
             xm = xm + z.clone() * xs;
             wm = wm + zw * ws;
         }
@@ -215,9 +262,14 @@ impl SlotInput {
                 _ => input_activation(x.clone(), b),
             })
             .collect();
-        let noisy = ctx.mode == MixMode::San && ctx.noise && ctx.bits.iter().any(|b| b.is_quantized());
-        let noise = noisy.then(|| Tensor::<4>::random(x.shape(), Distribution::Normal(0.0, 1.0), &x.device()));
-        SlotInput { raw: x, per_bit, noise }
+        let noisy =
+            ctx.mode == MixMode::San && ctx.noise && ctx.bits.iter().any(|b| b.is_quantized());
+        let noise = noisy.then(|| ctx.rng.normal(x.shape(), &x.device()));
+        SlotInput {
+            raw: x,
+            per_bit,
+            noise,
+        }
     }
 }
 
@@ -234,15 +286,25 @@ fn san_deltas(x: &Tensor<4>, w: &Tensor<4>, b: Bits, delta: SanDelta) -> (Tensor
             // LSQ's initialisation rule recomputed from the current weights.
             let (_, qp) = b.weight_code_range();
             let [cout, ..] = w.dims();
-            let mean_abs = w.clone().detach().abs().reshape([cout as i32, -1]).mean_dim(1).reshape([cout, 1, 1, 1]);
+            let mean_abs = w
+                .clone()
+                .detach()
+                .abs()
+                .reshape([cout as i32, -1])
+                .mean_dim(1)
+                .reshape([cout, 1, 1, 1]);
             (dx, mean_abs.mul_scalar(2.0 / (qp as f32).sqrt()))
         }
         SanDelta::Range => {
             let levels = b.activation_max_code() as f32;
             let xd = x.clone().detach();
-            let dx = (xd.clone().max() - xd.min()).div_scalar(levels).reshape([1, 1, 1, 1]);
+            let dx = (xd.clone().max() - xd.min())
+                .div_scalar(levels)
+                .reshape([1, 1, 1, 1]);
             let wd = w.clone().detach();
-            let dw = (wd.clone().max() - wd.min()).div_scalar(levels).reshape([1, 1, 1, 1]);
+            let dw = (wd.clone().max() - wd.min())
+                .div_scalar(levels)
+                .reshape([1, 1, 1, 1]);
             (dx, dw)
         }
     }
@@ -262,7 +324,10 @@ impl BitMixer {
                     .collect(),
             })
             .collect();
-        BitMixer { ops, slot: node.slot }
+        BitMixer {
+            ops,
+            slot: node.slot,
+        }
     }
 
     /// `Σ_o S_o · op_o(x)` for slot probabilities `p` (`[|ops|·|B|]`).
@@ -274,10 +339,12 @@ impl BitMixer {
         let input = SlotInput::new(x.clone(), ctx);
         let mut out: Option<Tensor<4>> = None;
         for (o, op) in self.ops.iter().enumerate() {
-            let a = p.clone().slice([o * nb..(o + 1) * nb]);
+            let a = p.clone().slice(o * nb..(o + 1) * nb);
             let s = a.clone().sum();
             let ahat_all = a / s.clone();
-            let ahat: Vec<Tensor<1>> = (0..nb).map(|b| ahat_all.clone().slice([b..b + 1])).collect();
+            let ahat: Vec<Tensor<1>> = (0..nb)
+                .map(|b| ahat_all.clone().slice(b..b + 1))
+                .collect();
             let mut convs = op.convs.iter();
             let mut y = match convs.next() {
                 Some(first) => first.forward_prepared(&input, &ahat, ctx),
@@ -296,9 +363,16 @@ impl BitMixer {
     /// building the derived child network from the supernet.
     pub fn conv_params(&self, o: usize, j: usize, i: usize) -> (Vec<f32>, Option<Vec<f32>>) {
         let c = &self.ops[o].convs[j];
-        let to_vec = |t: Tensor<4>| t.into_data().convert::<f32>().try_into_vec::<f32>().unwrap_or_default();
+        let to_vec = |t: Tensor<4>| {
+            t.into_data()
+                .convert::<f32>()
+                .try_into_vec::<f32>()
+                .unwrap_or_default()
+        };
         let w = to_vec(c.weights[i.min(c.weights.len() - 1)].val());
-        let s = c.steps[i].as_ref().map(|s| crate::search::alphas::tensor_to_vec(s.val()));
+        let s = c.log_steps[i]
+            .as_ref()
+            .map(|s| crate::search::alphas::tensor_to_vec(s.val().exp()));
         (w, s)
     }
 }
@@ -312,11 +386,24 @@ mod tests {
     use rand::rngs::StdRng;
 
     fn node() -> MixedNode {
-        MixedNode { input: 0, slot: 0, cin: 3, cout: 6, width: 6, candidates: vec![Op::simple(3), Op::separable(3)] }
+        MixedNode {
+            input: 0,
+            slot: 0,
+            cin: 3,
+            cout: 6,
+            width: 6,
+            candidates: vec![Op::simple(3), Op::separable(3)],
+        }
     }
 
     fn ctx(mode: MixMode, noise: bool) -> MixContext {
-        MixContext { mode, delta: SanDelta::Step, bits: vec![Bits::B4, Bits::B8], noise }
+        MixContext {
+            mode,
+            delta: SanDelta::Step,
+            bits: vec![Bits::B4, Bits::B8],
+            noise,
+            rng: NoiseSource::new(3),
+        }
     }
 
     fn vec4(t: Tensor<4>) -> Vec<f32> {
@@ -351,7 +438,11 @@ mod tests {
         for ch in 0..6 {
             let d = &diff[ch * per..(ch + 1) * per];
             let sd = (d.iter().map(|t| t * t).sum::<f32>() / per as f32).sqrt();
-            let mean_abs = wv[ch * per..(ch + 1) * per].iter().map(|t| t.abs()).sum::<f32>() / per as f32;
+            let mean_abs = wv[ch * per..(ch + 1) * per]
+                .iter()
+                .map(|t| t.abs())
+                .sum::<f32>()
+                / per as f32;
             ratio += sd / (mean_abs / 127f32.sqrt()) / 6.0;
         }
         // 27 weights per channel: a loose but discriminating bound on the average ratio.
@@ -369,21 +460,33 @@ mod tests {
         let c = ctx(MixMode::Shared, false);
         let n = node();
         let m = BitMixer::init(&n, &c, &mut StdRng::seed_from_u64(2), &d);
-        let x = Tensor::<4>::random([1, 3, 7, 5], Distribution::Uniform(0.0, 1.0), &d);
+        let x = Tensor::<4>::random(
+            [1, 3, 7, 5],
+            burn::tensor::Distribution::Uniform(0.0, 1.0),
+            &d,
+        );
         // p one-hot on (op 1 = conv_3x1_1x3, 4 bits) = index 2.
         let p = Tensor::<1>::from_floats([0.0, 0.0, 1.0, 0.0], &d);
         let y = m.forward(x.clone(), p, &c);
         let mut want = x;
         for (j, shape) in Op::separable(3).convs(3, 6, 6).into_iter().enumerate() {
             let (w, s) = m.conv_params(1, j, 0);
-            let mut q = crate::nn::QConv::from_weights(&conv_node(shape, Bits::B4, &n, Op::separable(3)), w, &d);
+            let mut q = crate::nn::QConv::from_weights(
+                &conv_node(shape, Bits::B4, &n, Op::separable(3)),
+                w,
+                &d,
+            );
             if let Some(s) = s {
                 q.set_steps(&s, &d);
             }
             want = q.forward(want);
         }
         let (a, b) = (vec4(y), vec4(want));
-        let max = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max);
+        let max = a
+            .iter()
+            .zip(&b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0, f32::max);
         assert!(max < 1e-5, "{max}");
     }
 }

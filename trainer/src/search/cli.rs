@@ -9,7 +9,7 @@ use quantnas_core::arch::SearchSpace;
 use super::bench::ResidualArg;
 use super::bitmixer::{MixMode, SanDelta};
 use super::config::{SearchConfig, SearchOverrides};
-use super::run::{search, SearchOutcome, Session};
+use super::run::{SearchOutcome, Session, search};
 use crate::train::config::Preset;
 
 /// Search an x4 super-resolution network and its per-layer bit widths (QuantNAS).
@@ -120,7 +120,9 @@ impl SearchArgs {
 
 /// A new run folder name under `runs/`.
 pub fn default_run_dir(prefix: &str) -> PathBuf {
-    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
     Path::new("runs").join(format!("{prefix}-{secs}"))
 }
 
@@ -129,12 +131,18 @@ pub fn default_run_dir(prefix: &str) -> PathBuf {
 /// # Errors
 /// As [`search`].
 pub fn run_search(args: &SearchArgs) -> Result<SearchOutcome> {
-    let session = Session { quiet: args.quiet, stop_at: None };
+    let session = Session {
+        quiet: args.quiet,
+        stop_at: None,
+    };
     let out = match &args.resume {
         Some(run) => search(run, None, &session)?,
         None => {
             let config = SearchConfig::resolve(args.preset, &args.overrides())?;
-            let run = args.out.clone().unwrap_or_else(|| default_run_dir("search"));
+            let run = args
+                .out
+                .clone()
+                .unwrap_or_else(|| default_run_dir("search"));
             search(&run, Some(&config), &session)?
         }
     };
@@ -148,8 +156,17 @@ pub fn run_search(args: &SearchArgs) -> Result<SearchOutcome> {
 pub fn run(args: &SearchArgs) -> Result<()> {
     let out = run_search(args)?;
     println!("{}", out.genotype.to_json());
-    println!("BitOps @32x32: {:.3} G   params: {}   mean max softmax: {:.3}   time: {:.0} s", out.bitops as f64 / 1e9, out.params, out.max_prob, out.elapsed_s);
+    println!(
+        "BitOps @32x32: {:.3} G   params: {}   mean max softmax: {:.3}   time: {:.0} s",
+        out.bitops as f64 / 1e9,
+        out.params,
+        out.max_prob,
+        out.elapsed_s
+    );
     println!("run folder: {}", out.run.display());
-    println!("retrain it: cargo run --release -p trainer -- train --arch {}", out.run.join("genotype.json").display());
+    println!(
+        "retrain it: cargo run --release -p trainer -- train --arch {}",
+        out.run.join("genotype.json").display()
+    );
     Ok(())
 }

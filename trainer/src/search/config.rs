@@ -139,7 +139,24 @@ impl SearchConfig {
         macro_rules! take {
             ($($f:ident),*) => { $( if let Some(v) = o.$f.clone() { c.$f = v; } )* };
         }
-        take!(space, bits, mode, san_delta, adq, penalty, epochs, iters_per_epoch, batch, lr_size, alpha_lr, weight_lr, seed, train_data, val_data, workers);
+        take!(
+            space,
+            bits,
+            mode,
+            san_delta,
+            adq,
+            penalty,
+            epochs,
+            iters_per_epoch,
+            batch,
+            lr_size,
+            alpha_lr,
+            weight_lr,
+            seed,
+            train_data,
+            val_data,
+            workers
+        );
         if c.search_bits()?.0 == [Bits::B32] {
             c.entropy_coef *= 10.0;
         }
@@ -175,16 +192,43 @@ impl SearchConfig {
     pub fn validate(&self) -> Result<()> {
         self.search_bits()?;
         ensure!(self.epochs >= 1, "--epochs must be at least 1");
-        ensure!(self.iters_per_epoch >= 1, "--iters-per-epoch must be at least 1");
+        ensure!(
+            self.iters_per_epoch >= 1,
+            "--iters-per-epoch must be at least 1"
+        );
         ensure!(self.batch >= 1, "--batch must be at least 1");
-        let min = if self.space == SearchSpace::Rfdn { 15 } else { 4 };
-        ensure!(self.lr_size >= min, "--lr-size {} is too small for space {} (at least {min})", self.lr_size, self.space);
-        ensure!(self.val_crop >= min, "validation crops must be at least {min} px");
-        for (name, v) in [("--penalty", self.penalty), ("--entropy-coef", self.entropy_coef)] {
-            ensure!(v.is_finite() && v >= 0.0, "{name} must be a finite number ≥ 0, got {v}");
+        let min = if self.space == SearchSpace::Rfdn {
+            15
+        } else {
+            4
+        };
+        ensure!(
+            self.lr_size >= min,
+            "--lr-size {} is too small for space {} (at least {min})",
+            self.lr_size,
+            self.space
+        );
+        ensure!(
+            self.val_crop >= min,
+            "validation crops must be at least {min} px"
+        );
+        for (name, v) in [
+            ("--penalty", self.penalty),
+            ("--entropy-coef", self.entropy_coef),
+        ] {
+            ensure!(
+                v.is_finite() && v >= 0.0,
+                "{name} must be a finite number ≥ 0, got {v}"
+            );
         }
-        for (name, v) in [("--alpha-lr", self.alpha_lr), ("--weight-lr", self.weight_lr)] {
-            ensure!(v.is_finite() && v > 0.0, "{name} must be a finite number > 0, got {v}");
+        for (name, v) in [
+            ("--alpha-lr", self.alpha_lr),
+            ("--weight-lr", self.weight_lr),
+        ] {
+            ensure!(
+                v.is_finite() && v > 0.0,
+                "{name} must be a finite number > 0, got {v}"
+            );
         }
         Ok(())
     }
@@ -202,13 +246,27 @@ mod tests {
 
     #[test]
     fn overrides_and_validation() {
-        let o = SearchOverrides { penalty: Some(0.0), bits: Some("32".into()), ..Default::default() };
+        let o = SearchOverrides {
+            penalty: Some(0.0),
+            bits: Some("32".into()),
+            ..Default::default()
+        };
         let c = SearchConfig::resolve(Preset::Paper, &o).expect("valid");
         assert_eq!(c.penalty, 0.0);
-        assert!((c.entropy_coef - 1e-3).abs() < 1e-12, "full precision uses 1e-3");
-        let bad = SearchOverrides { penalty: Some(f64::NAN), ..Default::default() };
+        assert!(
+            (c.entropy_coef - 1e-3).abs() < 1e-12,
+            "full precision uses 1e-3"
+        );
+        let bad = SearchOverrides {
+            penalty: Some(f64::NAN),
+            ..Default::default()
+        };
         assert!(SearchConfig::resolve(Preset::Cpu, &bad).is_err());
-        let bad = SearchOverrides { space: Some(SearchSpace::Rfdn), lr_size: Some(12), ..Default::default() };
+        let bad = SearchOverrides {
+            space: Some(SearchSpace::Rfdn),
+            lr_size: Some(12),
+            ..Default::default()
+        };
         assert!(SearchConfig::resolve(Preset::Cpu, &bad).is_err());
         let c = SearchConfig::preset(Preset::Cpu);
         assert!((c.weight_lr_at(0) - c.weight_lr).abs() < 1e-12);

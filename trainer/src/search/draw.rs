@@ -21,7 +21,9 @@ pub fn bits_colour(bits: u32) -> &'static str {
 }
 
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// Rewrites `alphas.csv` with every epoch so far: `epoch,slot,op,bits,prob` rows, plus the
@@ -29,7 +31,14 @@ fn escape(s: &str) -> String {
 ///
 /// # Errors
 /// An unwritable file.
-pub fn write_alpha_csv(path: &Path, space: SearchSpace, bits: &SearchBits, history: &[Vec<Vec<f32>>], alphas: &[Vec<f32>], epoch: usize) -> Result<()> {
+pub fn write_alpha_csv(
+    path: &Path,
+    space: SearchSpace,
+    bits: &SearchBits,
+    history: &[Vec<Vec<f32>>],
+    alphas: &[Vec<f32>],
+    epoch: usize,
+) -> Result<()> {
     let slots = space.slots();
     let mut s = String::from("epoch,slot,op,bits,alpha,prob\n");
     for (e, probs) in history.iter().enumerate() {
@@ -38,8 +47,24 @@ pub fn write_alpha_csv(path: &Path, space: SearchSpace, bits: &SearchBits, histo
             for (i, prob) in p.iter().enumerate() {
                 let op = slot.candidates[i / bits.len()];
                 let b = bits.0[i % bits.len()];
-                let alpha = if last { format!("{:.6}", alphas[slots.iter().position(|x| x.name == slot.name).unwrap_or(0)][i]) } else { String::new() };
-                let _ = writeln!(s, "{},{},{},{},{},{:.6}", e + 1, slot.name, op, b, alpha, prob);
+                let alpha = if last {
+                    format!(
+                        "{:.6}",
+                        alphas[slots.iter().position(|x| x.name == slot.name).unwrap_or(0)][i]
+                    )
+                } else {
+                    String::new()
+                };
+                let _ = writeln!(
+                    s,
+                    "{},{},{},{},{},{:.6}",
+                    e + 1,
+                    slot.name,
+                    op,
+                    b,
+                    alpha,
+                    prob
+                );
             }
         }
     }
@@ -50,8 +75,8 @@ pub fn write_alpha_csv(path: &Path, space: SearchSpace, bits: &SearchBits, histo
 /// epochs; line colour = op, dashes = bit width.
 pub fn alpha_plot(space: SearchSpace, bits: &SearchBits, history: &[Vec<Vec<f32>>]) -> String {
     const PALETTE: [&str; 12] = [
-        "#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666", "#1f78b4", "#b2df8a",
-        "#fb9a99", "#cab2d6",
+        "#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666",
+        "#1f78b4", "#b2df8a", "#fb9a99", "#cab2d6",
     ];
     let slots = space.slots();
     let cols = 4usize.min(slots.len().max(1));
@@ -59,34 +84,74 @@ pub fn alpha_plot(space: SearchSpace, bits: &SearchBits, history: &[Vec<Vec<f32>
     let (pw, ph) = (260.0, 170.0);
     let (w, h) = (cols as f64 * pw + 20.0, rows as f64 * ph + 40.0);
     let mut s = String::new();
-    let _ = write!(s, r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="10">"#);
-    let _ = write!(s, r#"<rect width="100%" height="100%" fill="white"/><text x="10" y="18" font-size="14">Softmax of the alphas per slot over the epochs (solid: first bit width, dashed: others)</text>"#);
+    let _ = write!(
+        s,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="10">"#
+    );
+    let _ = write!(
+        s,
+        r#"<rect width="100%" height="100%" fill="white"/><text x="10" y="18" font-size="14">Softmax of the alphas per slot over the epochs (solid: first bit width, dashed: others)</text>"#
+    );
     let epochs = history.len();
     for (k, slot) in slots.iter().enumerate() {
         let (ox, oy) = (10.0 + (k % cols) as f64 * pw, 30.0 + (k / cols) as f64 * ph);
         let (iw, ih) = (pw - 120.0, ph - 45.0);
-        let _ = write!(s, r#"<g transform="translate({ox},{oy})"><text x="0" y="10" font-weight="bold">{}</text>"#, escape(&slot.name));
-        let _ = write!(s, r##"<rect x="0" y="16" width="{iw}" height="{ih}" fill="none" stroke="#999"/>"##);
+        let _ = write!(
+            s,
+            r#"<g transform="translate({ox},{oy})"><text x="0" y="10" font-weight="bold">{}</text>"#,
+            escape(&slot.name)
+        );
+        let _ = write!(
+            s,
+            r##"<rect x="0" y="16" width="{iw}" height="{ih}" fill="none" stroke="#999"/>"##
+        );
         let n = slot.candidates.len() * bits.len();
         for i in 0..n {
             let colour = PALETTE[(i / bits.len()) % PALETTE.len()];
-            let dash = if i % bits.len() == 0 { "" } else { r#" stroke-dasharray="4 2""# };
+            let dash = if i % bits.len() == 0 {
+                ""
+            } else {
+                r#" stroke-dasharray="4 2""#
+            };
             let pts: Vec<String> = history
                 .iter()
                 .enumerate()
                 .map(|(e, probs)| {
-                    let x = if epochs > 1 { e as f64 / (epochs - 1) as f64 * iw } else { iw / 2.0 };
+                    let x = if epochs > 1 {
+                        e as f64 / (epochs - 1) as f64 * iw
+                    } else {
+                        iw / 2.0
+                    };
                     let p = probs.get(k).and_then(|p| p.get(i)).copied().unwrap_or(0.0) as f64;
                     format!("{x:.1},{:.1}", 16.0 + ih - p * ih)
                 })
                 .collect();
-            let _ = write!(s, r#"<polyline fill="none" stroke="{colour}" stroke-width="1.5"{dash} points="{}"/>"#, pts.join(" "));
+            let _ = write!(
+                s,
+                r#"<polyline fill="none" stroke="{colour}" stroke-width="1.5"{dash} points="{}"/>"#,
+                pts.join(" ")
+            );
         }
         for (o, op) in slot.candidates.iter().enumerate() {
             let y = 24.0 + o as f64 * 11.0;
-            let _ = write!(s, r#"<line x1="{}" y1="{y}" x2="{}" y2="{y}" stroke="{}" stroke-width="2"/><text x="{}" y="{}">{}</text>"#, iw + 6.0, iw + 18.0, PALETTE[o % PALETTE.len()], iw + 21.0, y + 3.0, escape(&op.name()));
+            let _ = write!(
+                s,
+                r#"<line x1="{}" y1="{y}" x2="{}" y2="{y}" stroke="{}" stroke-width="2"/><text x="{}" y="{}">{}</text>"#,
+                iw + 6.0,
+                iw + 18.0,
+                PALETTE[o % PALETTE.len()],
+                iw + 21.0,
+                y + 3.0,
+                escape(&op.name())
+            );
         }
-        let _ = write!(s, r#"<text x="0" y="{}">0</text><text x="{}" y="{}">epoch {epochs}</text></g>"#, ph - 16.0, iw - 40.0, ph - 16.0);
+        let _ = write!(
+            s,
+            r#"<text x="0" y="{}">0</text><text x="{}" y="{}">epoch {epochs}</text></g>"#,
+            ph - 16.0,
+            iw - 40.0,
+            ph - 16.0
+        );
     }
     s.push_str("</svg>");
     s
@@ -99,9 +164,15 @@ pub fn genotype_svg(g: &Genotype, report: &CostReport) -> String {
     let per_row = 4usize;
     let (bw, bh, gap) = (190.0, 54.0, 26.0);
     let rows = slots.len().div_ceil(per_row);
-    let (w, h) = (per_row as f64 * (bw + gap) + 20.0, rows as f64 * (bh + gap) + 90.0);
+    let (w, h) = (
+        per_row as f64 * (bw + gap) + 20.0,
+        rows as f64 * (bh + gap) + 90.0,
+    );
     let mut s = String::new();
-    let _ = write!(s, r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="12">"#);
+    let _ = write!(
+        s,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="12">"#
+    );
     let _ = write!(
         s,
         r#"<rect width="100%" height="100%" fill="white"/><text x="10" y="20" font-size="15">{} genotype ({}): {:.3} GBitOps @32×32, {} params</text>"#,
@@ -111,8 +182,16 @@ pub fn genotype_svg(g: &Genotype, report: &CostReport) -> String {
         report.params
     );
     for (i, (slot, choice)) in slots.iter().enumerate() {
-        let (x, y) = (10.0 + (i % per_row) as f64 * (bw + gap), 36.0 + (i / per_row) as f64 * (bh + gap));
-        let share: u64 = report.layers.iter().filter(|l| slot_of_layer(g.space, &l.name) == slot.name).map(|l| l.bitops).sum();
+        let (x, y) = (
+            10.0 + (i % per_row) as f64 * (bw + gap),
+            36.0 + (i / per_row) as f64 * (bh + gap),
+        );
+        let share: u64 = report
+            .layers
+            .iter()
+            .filter(|l| slot_of_layer(g.space, &l.name) == slot.name)
+            .map(|l| l.bitops)
+            .sum();
         let _ = write!(
             s,
             r#"<rect x="{x}" y="{y}" width="{bw}" height="{bh}" rx="6" fill="{}" fill-opacity="0.85"/><text x="{}" y="{}" fill="white" font-weight="bold">{}</text><text x="{}" y="{}" fill="white">{} · {} bit</text><text x="{}" y="{}" fill="white" font-size="10">{:.1}% of BitOps</text>"#,
@@ -129,13 +208,27 @@ pub fn genotype_svg(g: &Genotype, report: &CostReport) -> String {
             100.0 * share as f64 / report.bitops.max(1) as f64
         );
         if i + 1 < slots.len() && (i + 1) % per_row != 0 {
-            let _ = write!(s, r##"<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="#444" stroke-width="2"/>"##, x + bw, y + bh / 2.0, x + bw + gap, y + bh / 2.0);
+            let _ = write!(
+                s,
+                r##"<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="#444" stroke-width="2"/>"##,
+                x + bw,
+                y + bh / 2.0,
+                x + bw + gap,
+                y + bh / 2.0
+            );
         }
     }
     let ly = h - 30.0;
     for (k, b) in [Bits::B4, Bits::B8, Bits::B32].iter().enumerate() {
         let x = 10.0 + k as f64 * 110.0;
-        let _ = write!(s, r#"<rect x="{x}" y="{ly}" width="16" height="16" fill="{}"/><text x="{}" y="{}">{} bit</text>"#, bits_colour(b.get()), x + 22.0, ly + 13.0, b);
+        let _ = write!(
+            s,
+            r#"<rect x="{x}" y="{ly}" width="16" height="16" fill="{}"/><text x="{}" y="{}">{} bit</text>"#,
+            bits_colour(b.get()),
+            x + 22.0,
+            ly + 13.0,
+            b
+        );
     }
     s.push_str("</svg>");
     s
@@ -147,7 +240,11 @@ pub fn genotype_svg(g: &Genotype, report: &CostReport) -> String {
 fn slot_of_layer(space: SearchSpace, layer: &str) -> String {
     let base = layer.rsplit_once(".conv").map_or(layer, |(b, _)| b);
     match (space, base.split_once('.')) {
-        (SearchSpace::BasicA | SearchSpace::BasicB, Some((cell, rest))) if cell.starts_with("cell") => format!("body.{rest}"),
+        (SearchSpace::BasicA | SearchSpace::BasicB, Some((cell, rest)))
+            if cell.starts_with("cell") =>
+        {
+            format!("body.{rest}")
+        }
         _ => base.to_string(),
     }
 }
@@ -161,8 +258,19 @@ mod tests {
     #[test]
     fn pictures_are_well_formed_and_shares_add_up() {
         let space = SearchSpace::BasicB;
-        let choices = space.slots().iter().map(|s| Choice { op: s.candidates[1], bits: Bits::B4 }).collect();
-        let g = Genotype { space, residual: Residual::Adq, choices };
+        let choices = space
+            .slots()
+            .iter()
+            .map(|s| Choice {
+                op: s.candidates[1],
+                bits: Bits::B4,
+            })
+            .collect();
+        let g = Genotype {
+            space,
+            residual: Residual::Adq,
+            choices,
+        };
         let r = cost(&g.graph(), 32, 32).expect("cost");
         let svg = genotype_svg(&g, &r);
         assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
@@ -171,12 +279,32 @@ mod tests {
         let total: u64 = space
             .slots()
             .iter()
-            .map(|slot| r.layers.iter().filter(|l| slot_of_layer(space, &l.name) == slot.name).map(|l| l.bitops).sum::<u64>())
+            .map(|slot| {
+                r.layers
+                    .iter()
+                    .filter(|l| slot_of_layer(space, &l.name) == slot.name)
+                    .map(|l| l.bitops)
+                    .sum::<u64>()
+            })
             .sum();
         assert_eq!(total, r.bitops);
         let bits = SearchBits::parse("4,8").expect("bits");
-        let hist = vec![space.slots().iter().map(|s| vec![1.0 / (2 * s.candidates.len()) as f32; 2 * s.candidates.len()]).collect::<Vec<_>>(); 3];
+        let hist = vec![
+            space
+                .slots()
+                .iter()
+                .map(|s| vec![1.0 / (2 * s.candidates.len()) as f32; 2 * s.candidates.len()])
+                .collect::<Vec<_>>();
+            3
+        ];
         let plot = alpha_plot(space, &bits, &hist);
-        assert_eq!(plot.matches("<polyline").count(), space.slots().iter().map(|s| 2 * s.candidates.len()).sum::<usize>());
+        assert_eq!(
+            plot.matches("<polyline").count(),
+            space
+                .slots()
+                .iter()
+                .map(|s| 2 * s.candidates.len())
+                .sum::<usize>()
+        );
     }
 }

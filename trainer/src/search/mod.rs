@@ -7,6 +7,7 @@ pub mod bitmixer;
 pub mod cli;
 pub mod config;
 pub mod draw;
+pub mod noise;
 pub mod penalty;
 pub mod run;
 pub mod schedule;

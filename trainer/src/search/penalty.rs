@@ -21,7 +21,13 @@ pub struct BitOpsPenalty {
 
 impl BitOpsPenalty {
     /// Cost vectors of a supernet `graph` with `n_slots` alpha vectors at an LR input size.
-    pub fn new(graph: &Graph, n_slots: usize, bits: &SearchBits, h: usize, w: usize) -> Result<Self, ArchError> {
+    pub fn new(
+        graph: &Graph,
+        n_slots: usize,
+        bits: &SearchBits,
+        h: usize,
+        w: usize,
+    ) -> Result<Self, ArchError> {
         let mut costs: Vec<Vec<f64>> = vec![Vec::new(); n_slots];
         for inst in slot_macs(graph, h, w)? {
             let c = &mut costs[inst.slot];
@@ -34,13 +40,21 @@ impl BitOpsPenalty {
                 }
             }
         }
-        let f0 = costs.iter().filter(|c| !c.is_empty()).map(|c| c.iter().sum::<f64>() / c.len() as f64).sum();
+        let f0 = costs
+            .iter()
+            .filter(|c| !c.is_empty())
+            .map(|c| c.iter().sum::<f64>() / c.len() as f64)
+            .sum();
         Ok(BitOpsPenalty { costs, f0 })
     }
 
     /// F(α) in BitOps for given probabilities (host side, for logs).
     pub fn expected_bitops(&self, probs: &[Vec<f32>]) -> f64 {
-        self.costs.iter().zip(probs).map(|(c, p)| c.iter().zip(p).map(|(c, &p)| c * p as f64).sum::<f64>()).sum()
+        self.costs
+            .iter()
+            .zip(probs)
+            .map(|(c, p)| c.iter().zip(p).map(|(c, &p)| c * p as f64).sum::<f64>())
+            .sum()
     }
 
     /// L_hw = F(α)/F0 as a differentiable scalar.
@@ -68,7 +82,7 @@ mod tests {
     use crate::search::alphas::Alphas;
     use burn::module::Param;
     use burn::optim::GradientsParams;
-    use quantnas_core::arch::{supernet, Residual, SearchSpace};
+    use quantnas_core::arch::{Residual, SearchSpace, supernet};
 
     #[test]
     fn uniform_alphas_give_one_and_gradient_lowers_expensive_pairs() {
@@ -78,7 +92,13 @@ mod tests {
         let graph = supernet(space, Residual::Adq);
         let pen = BitOpsPenalty::new(&graph, space.slots().len(), &bits, 16, 16).expect("penalty");
         let alphas = Alphas::zeros(space, &bits, &device);
-        let alphas = Alphas { slots: alphas.slots.into_iter().map(|p| Param::from_tensor(p.val().require_grad())).collect() };
+        let alphas = Alphas {
+            slots: alphas
+                .slots
+                .into_iter()
+                .map(|p| Param::from_tensor(p.val().require_grad()))
+                .collect(),
+        };
         let loss = pen.loss(&alphas.probs(), &device);
         let v: f32 = loss.clone().into_scalar::<f32>();
         assert!((v - 1.0).abs() < 1e-5, "{v}");
@@ -88,7 +108,14 @@ mod tests {
         let g: Tensor<1> = grads.get::<1>(alphas.slots[0].id).expect("grad");
         let g = crate::search::alphas::tensor_to_vec(g);
         let c = &pen.costs[0];
-        let (hi, lo) = (c.iter().enumerate().fold(0, |m, (i, &v)| if v > c[m] { i } else { m }), c.iter().enumerate().fold(0, |m, (i, &v)| if v < c[m] { i } else { m }));
+        let (hi, lo) = (
+            c.iter()
+                .enumerate()
+                .fold(0, |m, (i, &v)| if v > c[m] { i } else { m }),
+            c.iter()
+                .enumerate()
+                .fold(0, |m, (i, &v)| if v < c[m] { i } else { m }),
+        );
         assert_eq!((hi, lo), (3, 4));
         assert!(g[hi] > 0.0 && g[lo] < 0.0, "{g:?}");
         assert!(g[hi] > g.iter().copied().fold(f32::MIN, f32::max) - 1e-9);

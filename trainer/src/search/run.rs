@@ -22,27 +22,29 @@ use burn::module::Module;
 use burn::tensor::{Device, Tensor, TensorData};
 use indicatif::{ProgressBar, ProgressStyle};
 use quantnas_core::arch::{Arch, Genotype, SCALE};
-use quantnas_core::cost::{cost, reported_bitops, REPORT_LR_SIDE};
+use quantnas_core::cost::{REPORT_LR_SIDE, cost, reported_bitops};
 use quantnas_core::image::RgbImage8;
 use quantnas_core::metrics::score_sr;
 use serde::{Deserialize, Serialize};
 
-use super::alphas::{decisiveness, derive_genotype, Alphas};
+use super::alphas::{Alphas, decisiveness, derive_genotype};
 use super::bitmixer::MixContext;
 use super::config::SearchConfig;
 use super::draw;
+use super::noise::NoiseSource;
 use super::penalty::BitOpsPenalty;
 use super::schedule::entropy_weight_at;
-use super::step::{alpha_adam, weight_adam, IterParams, IterStats, SearchLearner};
+use super::step::{IterParams, IterStats, SearchLearner, alpha_adam, weight_adam};
 use super::supernet::Supernet;
 use crate::data::{ImageCache, Loader, LoaderConfig};
-use crate::train::checkpoint::{find, load_module, load_optim, save_module, save_optim, write_atomic, STATE_FILE};
-use crate::train::run_dir::{read_config_as, RunDir};
-use crate::train::validate::{load_val, ValImage};
+use crate::train::checkpoint::{
+    STATE_FILE, find, load_module, load_optim, save_module, save_optim, write_atomic,
+};
+use crate::train::run_dir::{RunDir, read_config_as};
+use crate::train::validate::{ValImage, load_val};
 
 /// Metrics columns, one row per epoch.
-pub const METRICS_HEADER: &str =
-    "epoch,iter,alpha_l1,weight_l1,hw,entropy,mu,val_psnr,weighted_gbitops,argmax_gbitops,max_prob,elapsed_s";
+pub const METRICS_HEADER: &str = "epoch,iter,alpha_l1,weight_l1,hw,entropy,mu,val_psnr,weighted_gbitops,argmax_gbitops,max_prob,elapsed_s";
 
 /// Where a search stands (saved with every checkpoint).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -84,7 +86,13 @@ fn stream_seed(seed: u64, stream: u64) -> u64 {
 fn new_learner(config: &SearchConfig, device: &Device, ctx: MixContext) -> Result<SearchLearner> {
     let bits = config.search_bits()?;
     let net = Supernet::init(config.space, config.residual(), &ctx, config.seed, device);
-    let penalty = BitOpsPenalty::new(&net.graph, config.space.slots().len(), &bits, config.lr_size, config.lr_size)?;
+    let penalty = BitOpsPenalty::new(
+        &net.graph,
+        config.space.slots().len(),
+        &bits,
+        config.lr_size,
+        config.lr_size,
+    )?;
     Ok(SearchLearner {
         net,
         alphas: Alphas::zeros(config.space, &bits, device),
@@ -102,7 +110,8 @@ fn save(run: &Path, l: &SearchLearner, state: &SearchState) -> Result<()> {
         save_module(&l.alphas, &tmp.join("alphas.bpk"))?;
         save_optim(&l.weight_optim, &tmp.join("weight_optim.bpk"))?;
         save_optim(&l.alpha_optim, &tmp.join("alpha_optim.bpk"))?;
-        fs::write(tmp.join(STATE_FILE), serde_json::to_string_pretty(state)?).context("writing state.json")
+        fs::write(tmp.join(STATE_FILE), serde_json::to_string_pretty(state)?)
+            .context("writing state.json")
     })
 }
 
@@ -113,7 +122,10 @@ fn load(run: &Path, mut l: SearchLearner) -> Result<(SearchLearner, SearchState)
     l.weight_optim = load_optim(l.weight_optim, &d.join("weight_optim.bpk"))?;
     l.alpha_optim = load_optim(l.alpha_optim, &d.join("alpha_optim.bpk"))?;
     let text = fs::read_to_string(d.join(STATE_FILE)).context("reading state.json")?;
-    Ok((l, serde_json::from_str(&text).context("parsing state.json")?))
+    Ok((
+        l,
+        serde_json::from_str(&text).context("parsing state.json")?,
+    ))
 }
 
 /// Centre crops of the validation images (LR side `crop`), made once.
@@ -125,11 +137,22 @@ fn val_crops(set: &[ValImage], crop: usize) -> Vec<ValImage> {
             let cut = |img: &RgbImage8, x: usize, y: usize, side: usize| {
                 let mut data = Vec::with_capacity(side * side * 3);
                 for row in y..y + side {
-                    data.extend_from_slice(&img.data[(row * img.width + x) * 3..(row * img.width + x + side) * 3]);
+                    data.extend_from_slice(
+                        &img.data[(row * img.width + x) * 3..(row * img.width + x + side) * 3],
+                    );
                 }
-                RgbImage8 { width: side, height: side, data }
+                RgbImage8 {
+                    width: side,
+                    height: side,
+                    data,
+                }
             };
-            ValImage { name: v.name.clone(), lr: cut(&v.lr, x, y, crop), hr: cut(&v.hr, x * SCALE, y * SCALE, crop * SCALE), gray: v.gray }
+            ValImage {
+                name: v.name.clone(),
+                lr: cut(&v.lr, x, y, crop),
+                hr: cut(&v.hr, x * SCALE, y * SCALE, crop * SCALE),
+                gray: v.gray,
+            }
         })
         .collect()
 }
@@ -142,14 +165,20 @@ fn validate(l: &SearchLearner, crops: &[ValImage]) -> Result<f64> {
     let device = l.device.clone().inner();
     let net = l.net.valid().to_device(&device);
     let probs: Vec<Tensor<1>> = l.alphas.valid().to_device(&device).probs();
-    let ctx = MixContext { noise: false, ..l.ctx.clone() };
+    let ctx = MixContext {
+        noise: false,
+        ..l.ctx.clone()
+    };
     let mut sum = 0.0;
     for v in crops {
         let p = v.lr.to_planes();
         let x = Tensor::<4>::from_data(TensorData::new(p.data, [1, 3, p.height, p.width]), &device);
         let y = net.forward(x, &probs, &ctx);
         let [_, c, h, w] = y.dims();
-        let data = y.into_data().try_into_vec::<f32>().map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        let data = y
+            .into_data()
+            .try_into_vec::<f32>()
+            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
         let sr = quantnas_core::image::Planes::new(c, h, w, data)?.to_rgb8_rounded()?;
         sum += score_sr(&sr, &v.hr, v.gray, SCALE)?.psnr;
     }
@@ -171,7 +200,11 @@ pub struct Session {
 ///
 /// # Errors
 /// Bad settings or data, a diverged run (the last checkpoint is kept), unwritable files.
-pub fn search(run: &Path, config: Option<&SearchConfig>, session: &Session) -> Result<Option<SearchOutcome>> {
+pub fn search(
+    run: &Path,
+    config: Option<&SearchConfig>,
+    session: &Session,
+) -> Result<Option<SearchOutcome>> {
     let quiet = session.quiet;
     let (config, mut dir): (SearchConfig, RunDir) = match config {
         Some(c) => (c.clone(), RunDir::create_with(run, c, METRICS_HEADER)?),
@@ -179,14 +212,26 @@ pub fn search(run: &Path, config: Option<&SearchConfig>, session: &Session) -> R
     };
     let bits = config.search_bits()?;
     let device = Device::flex().autodiff();
-    let ctx = MixContext { mode: config.mode, delta: config.san_delta, bits: bits.0.clone(), noise: true };
+    let ctx = MixContext {
+        mode: config.mode,
+        delta: config.san_delta,
+        bits: bits.0.clone(),
+        noise: true,
+        rng: NoiseSource::new(config.seed),
+    };
     let fresh = new_learner(&config, &device, ctx)?;
     let (mut learner, mut state) = if find(run, CKPT).is_ok() {
         let (l, s) = load(run, fresh).with_context(|| format!("resuming {}", run.display()))?;
-        dir.log(&format!("resumed at iteration {} (epoch {})", s.iter, s.epoch));
+        dir.log(&format!(
+            "resumed at iteration {} (epoch {})",
+            s.iter, s.epoch
+        ));
         (l, s)
     } else {
-        dir.log(&format!("search started: {}", serde_json::to_string(&config)?));
+        dir.log(&format!(
+            "search started: {}",
+            serde_json::to_string(&config)?
+        ));
         (fresh, SearchState::default())
     };
 
@@ -205,10 +250,16 @@ pub fn search(run: &Path, config: Option<&SearchConfig>, session: &Session) -> R
     let crops = val_crops(&load_val(&config.val_data)?, config.val_crop);
 
     let total = config.total_iters();
-    let bar = if quiet { ProgressBar::hidden() } else { ProgressBar::new(total as u64) };
+    let bar = if quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(total as u64)
+    };
     bar.set_style(
-        ProgressStyle::with_template("search {bar:30} {pos}/{len} it  {msg}  [{elapsed_precise} < {eta_precise}]")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ProgressStyle::with_template(
+            "search {bar:30} {pos}/{len} it  {msg}  [{elapsed_precise} < {eta_precise}]",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     bar.set_position(state.iter as u64);
     let started = Instant::now();
@@ -218,27 +269,47 @@ pub fn search(run: &Path, config: Option<&SearchConfig>, session: &Session) -> R
     while state.iter < total {
         let it = state.iter;
         let mu = config.entropy_coef * entropy_weight_at(it, total, config.epochs);
-        let p = IterParams { alpha_lr: config.alpha_lr, weight_lr: config.weight_lr_at(it), eta: config.penalty, mu, grad_clip: config.grad_clip };
-        // Noise and dropout-free randomness depend only on (seed, iteration): a resumed
-        // run draws the same noise as an uninterrupted one.
-        device.seed(stream_seed(config.seed, 1000 + it as u64));
+        let p = IterParams {
+            alpha_lr: config.alpha_lr,
+            weight_lr: config.weight_lr_at(it),
+            eta: config.penalty,
+            mu,
+            grad_clip: config.grad_clip,
+        };
+        // The noise depends only on (seed, iteration): a resumed run draws the same noise
+        // as an uninterrupted one.
+        learner
+            .ctx
+            .rng
+            .reseed(stream_seed(config.seed, 1000 + it as u64));
         let (ab, wb) = (alpha_loader.next_batch()?, weight_loader.next_batch()?);
         let s = learner.iterate(&ab, &wb, p).with_context(|| {
-            format!("search diverged at iteration {it}; the last checkpoint in {} is intact", run.display())
+            format!(
+                "search diverged at iteration {it}; the last checkpoint in {} is intact",
+                run.display()
+            )
         })?;
         accumulate(&mut sums, &s);
         n_in_epoch += 1;
         state.iter += 1;
         bar.inc(1);
-        bar.set_message(format!("L1 {:.4}  hw {:.3}  H {:.2}", s.weight_l1, s.hw, s.entropy));
+        bar.set_message(format!(
+            "L1 {:.4}  hw {:.3}  H {:.2}",
+            s.weight_l1, s.hw, s.entropy
+        ));
         if state.iter % config.iters_per_epoch == 0 || state.iter == total {
             state.elapsed_s = elapsed_before + started.elapsed().as_secs_f64();
-            end_epoch(&config, &mut dir, &learner, &mut state, &crops, &sums, n_in_epoch, mu, &bar)?;
+            end_epoch(
+                &config, &mut dir, &learner, &mut state, &crops, &sums, n_in_epoch, mu, &bar,
+            )?;
             save(run, &learner, &state)?;
             sums = IterStats::default();
             n_in_epoch = 0;
             if session.stop_at.is_some_and(|s| state.iter >= s) && state.iter < total {
-                dir.log(&format!("session stopped at iteration {} as asked", state.iter));
+                dir.log(&format!(
+                    "session stopped at iteration {} as asked",
+                    state.iter
+                ));
                 return Ok(None);
             }
         }
@@ -272,8 +343,19 @@ fn end_epoch(
     let probs = l.alphas.prob_values();
     state.prob_history.push(probs.clone());
     let genotype = derive_genotype(config.space, config.residual(), &bits, &values);
-    let penalty32 = BitOpsPenalty::new(&l.net.graph, config.space.slots().len(), &bits, REPORT_LR_SIDE, REPORT_LR_SIDE)?;
-    let fixed: u64 = cost(&genotype.graph(), REPORT_LR_SIDE, REPORT_LR_SIDE)?.layers.iter().filter(|c| !c.searchable).map(|c| c.bitops).sum();
+    let penalty32 = BitOpsPenalty::new(
+        &l.net.graph,
+        config.space.slots().len(),
+        &bits,
+        REPORT_LR_SIDE,
+        REPORT_LR_SIDE,
+    )?;
+    let fixed: u64 = cost(&genotype.graph(), REPORT_LR_SIDE, REPORT_LR_SIDE)?
+        .layers
+        .iter()
+        .filter(|c| !c.searchable)
+        .map(|c| c.bitops)
+        .sum();
     let weighted = penalty32.expected_bitops(&probs) + fixed as f64;
     let argmax = reported_bitops(&genotype.graph())? as f64;
     let max_prob = decisiveness(&probs);
@@ -296,9 +378,22 @@ fn end_epoch(
     ))?;
     let gdir = dir.path.join("genotypes");
     fs::create_dir_all(&gdir).with_context(|| format!("cannot create {}", gdir.display()))?;
-    fs::write(gdir.join(format!("epoch_{:03}.json", state.epoch)), genotype.to_json())?;
-    draw::write_alpha_csv(&dir.path.join("alphas.csv"), config.space, &bits, &state.prob_history, &values, state.epoch)?;
-    fs::write(dir.path.join("alphas.svg"), draw::alpha_plot(config.space, &bits, &state.prob_history))?;
+    fs::write(
+        gdir.join(format!("epoch_{:03}.json", state.epoch)),
+        genotype.to_json(),
+    )?;
+    draw::write_alpha_csv(
+        &dir.path.join("alphas.csv"),
+        config.space,
+        &bits,
+        &state.prob_history,
+        &values,
+        state.epoch,
+    )?;
+    fs::write(
+        dir.path.join("alphas.svg"),
+        draw::alpha_plot(config.space, &bits, &state.prob_history),
+    )?;
     let line = format!(
         "epoch {}/{}: val PSNR {psnr:.2} dB, BitOps weighted {:.2} G argmax {:.2} G, mean max prob {max_prob:.3}",
         state.epoch,
@@ -311,14 +406,25 @@ fn end_epoch(
     Ok(())
 }
 
-fn finish(config: &SearchConfig, dir: &mut RunDir, l: &SearchLearner, state: &SearchState) -> Result<SearchOutcome> {
+fn finish(
+    config: &SearchConfig,
+    dir: &mut RunDir,
+    l: &SearchLearner,
+    state: &SearchState,
+) -> Result<SearchOutcome> {
     let bits = config.search_bits()?;
     let genotype = derive_genotype(config.space, config.residual(), &bits, &l.alphas.values());
     let report = cost(&genotype.graph(), REPORT_LR_SIDE, REPORT_LR_SIDE)?;
     fs::write(dir.path.join("genotype.json"), genotype.to_json())?;
-    fs::write(dir.path.join("genotype.svg"), draw::genotype_svg(&genotype, &report))?;
+    fs::write(
+        dir.path.join("genotype.svg"),
+        draw::genotype_svg(&genotype, &report),
+    )?;
     let arch = Arch::from(genotype.clone());
-    fs::write(dir.path.join("cost.json"), serde_json::to_string_pretty(&serde_json::json!({"arch": arch, "cost": report}))?)?;
+    fs::write(
+        dir.path.join("cost.json"),
+        serde_json::to_string_pretty(&serde_json::json!({"arch": arch, "cost": report}))?,
+    )?;
     let max_prob = decisiveness(&l.alphas.prob_values());
     dir.log(&format!(
         "search finished: BitOps@32x32 {:.3} G, params {}, mean max prob {max_prob:.3}, {:.0} s",

@@ -11,7 +11,11 @@ pub fn entropy_weight(e: usize, epochs: usize) -> f64 {
     }
     let q = epochs / 4;
     let w1 = e as f64 / (epochs - 1) as f64;
-    let w2 = if e < q { 0.0 } else { ((e - q + 2) as f64).ln() / ((epochs - q + 1) as f64).ln() };
+    let w2 = if e < q {
+        0.0
+    } else {
+        ((e - q + 2) as f64).ln() / ((epochs - q + 1) as f64).ln()
+    };
     w1 * w2
 }
 
@@ -35,7 +39,9 @@ mod tests {
 
     #[test]
     fn ten_epochs_match_the_spec() {
-        let expected = [0.0, 0.0, 0.070, 0.167, 0.280, 0.407, 0.544, 0.689, 0.841, 1.0];
+        let expected = [
+            0.0, 0.0, 0.070, 0.167, 0.280, 0.407, 0.544, 0.689, 0.841, 1.0,
+        ];
         for (e, want) in expected.iter().enumerate() {
             let got = entropy_weight(e, 10);
             assert!((got - want).abs() < 5e-4, "epoch {e}: {got} vs {want}");

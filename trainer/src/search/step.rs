@@ -72,12 +72,19 @@ pub struct SearchLearner {
 
 /// The weights' Adam (spec §6).
 pub fn weight_adam() -> ModuleOptimizer {
-    AdamConfig::new().with_epsilon(1e-8).with_weight_decay(Some(WeightDecayConfig::new(3e-8))).init()
+    AdamConfig::new()
+        .with_epsilon(1e-8)
+        .with_weight_decay(Some(WeightDecayConfig::new(3e-8)))
+        .init()
 }
 
 /// The alphas' Adam (spec §6).
 pub fn alpha_adam() -> ModuleOptimizer {
-    AdamConfig::new().with_beta_1(0.5).with_beta_2(0.999).with_epsilon(1e-8).init()
+    AdamConfig::new()
+        .with_beta_1(0.5)
+        .with_beta_2(0.999)
+        .with_epsilon(1e-8)
+        .init()
 }
 
 fn scalar(t: Tensor<1>) -> f32 {
@@ -89,7 +96,12 @@ impl SearchLearner {
     ///
     /// # Errors
     /// A non-finite loss or gradient; the learner keeps its previous state.
-    pub fn iterate(&mut self, alpha_batch: &Batch, weight_batch: &Batch, p: IterParams) -> Result<IterStats> {
+    pub fn iterate(
+        &mut self,
+        alpha_batch: &Batch,
+        weight_batch: &Batch,
+        p: IterParams,
+    ) -> Result<IterStats> {
         let mut s = IterStats::default();
         // Alpha step: weights frozen, noise on (SAN trains alphas under noise).
         let (x, y) = batch_tensors(alpha_batch, &self.device);
@@ -105,14 +117,27 @@ impl SearchLearner {
         s.entropy = scalar(ent);
         s.alpha_loss = scalar(loss.clone());
         if !s.alpha_loss.is_finite() {
-            bail!("the alpha loss became {} (L1 {}, BitOps term {}, entropy {})", s.alpha_loss, s.alpha_l1, s.hw, s.entropy);
+            bail!(
+                "the alpha loss became {} (L1 {}, BitOps term {}, entropy {})",
+                s.alpha_loss,
+                s.alpha_l1,
+                s.hw,
+                s.entropy
+            );
         }
         let grads = GradientsParams::from_grads(loss.backward(), &self.alphas);
-        self.alphas = self.alpha_optim.step(p.alpha_lr, self.alphas.clone(), grads);
+        self.alphas = self
+            .alpha_optim
+            .step(p.alpha_lr, self.alphas.clone(), grads);
 
         // Weight step: alphas as constants.
         let (x, y) = batch_tensors(weight_batch, &self.device);
-        let probs: Vec<Tensor<1>> = self.alphas.probs().into_iter().map(Tensor::detach).collect();
+        let probs: Vec<Tensor<1>> = self
+            .alphas
+            .probs()
+            .into_iter()
+            .map(Tensor::detach)
+            .collect();
         let out = self.net.forward(x, &probs, &self.ctx);
         let l1 = (out - y).abs().mean();
         s.weight_l1 = scalar(l1.clone());
@@ -122,7 +147,11 @@ impl SearchLearner {
         let mut grads = GradientsParams::from_grads(l1.backward(), &self.net);
         s.grad_norm = clip_grad_norm(&self.net, &mut grads, p.grad_clip);
         if !s.grad_norm.is_finite() {
-            bail!("the weight gradient norm became {} (loss {})", s.grad_norm, s.weight_l1);
+            bail!(
+                "the weight gradient norm became {} (loss {})",
+                s.grad_norm,
+                s.weight_l1
+            );
         }
         self.net = self.weight_optim.step(p.weight_lr, self.net.clone(), grads);
         Ok(s)

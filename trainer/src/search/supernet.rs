@@ -51,11 +51,18 @@ pub struct Supernet {
 
 impl Supernet {
     /// A supernet of `space` with weights drawn from a generator seeded with `seed`.
-    pub fn init(space: SearchSpace, residual: Residual, ctx: &MixContext, seed: u64, device: &Device) -> Self {
+    pub fn init(
+        space: SearchSpace,
+        residual: Residual,
+        ctx: &MixContext,
+        seed: u64,
+        device: &Device,
+    ) -> Self {
         let graph = supernet(space, residual);
         let shapes = graph.shapes(32, 32).ok();
         let mut rng = StdRng::seed_from_u64(seed);
-        let (mut mixers, mut convs, mut norms, mut adqs) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut mixers, mut convs, mut norms, mut adqs) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         let mut params = Vec::with_capacity(graph.nodes.len());
         for node in &graph.nodes {
             let p = match &node.kind {
@@ -69,7 +76,12 @@ impl Supernet {
                 }
                 NodeKind::BatchNorm { input } => {
                     let ch = shapes.as_ref().map_or(0, |s| s[*input].c);
-                    norms.push(BatchNormConfig::new(ch).with_epsilon(BN_EPS).with_momentum(BN_MOMENTUM).init(device));
+                    norms.push(
+                        BatchNormConfig::new(ch)
+                            .with_epsilon(BN_EPS)
+                            .with_momentum(BN_MOMENTUM)
+                            .init(device),
+                    );
                     SuperParams::Norm(norms.len() - 1)
                 }
                 NodeKind::Adq { .. } => {
@@ -80,7 +92,14 @@ impl Supernet {
             };
             params.push(p);
         }
-        Supernet { mixers, convs, norms, adqs, graph, params }
+        Supernet {
+            mixers,
+            convs,
+            norms,
+            adqs,
+            graph,
+            params,
+        }
     }
 
     /// Runs the supernet with slot probabilities `probs` (one vector per slot).
@@ -113,9 +132,11 @@ impl Supernet {
         let graph = genotype.graph();
         let mut net = Network::init(&graph, 0, device)?;
         // Slot instances appear in the same order in the supernet and the child graph.
-        let mut instances = self.graph.nodes.iter().enumerate().filter_map(|(i, n)| match (&n.kind, self.params[i]) {
-            (NodeKind::Mixed(m), SuperParams::Mixer(k)) => Some((m.clone(), k)),
-            _ => None,
+        let mut instances = self.graph.nodes.iter().enumerate().filter_map(|(i, n)| {
+            match (&n.kind, self.params[i]) {
+                (NodeKind::Mixed(m), SuperParams::Mixer(k)) => Some((m.clone(), k)),
+                _ => None,
+            }
         });
         let mut fixed = self.convs.iter();
         let mut current: Option<(usize, usize, usize)> = None; // (mixer, op index, next conv)
@@ -125,7 +146,9 @@ impl Supernet {
                     let (mixer, o, j) = match current {
                         Some((mx, o, j)) if j < self.mixers[mx].ops[o].convs.len() => (mx, o, j),
                         _ => {
-                            let Some((m, mx)) = instances.next() else { bail!("supernet has fewer slots than {}", node.name) };
+                            let Some((m, mx)) = instances.next() else {
+                                bail!("supernet has fewer slots than {}", node.name)
+                            };
                             if m.slot != slot {
                                 bail!("slot order differs at {}", node.name);
                             }
@@ -137,12 +160,26 @@ impl Supernet {
                     };
                     current = Some((mixer, o, j + 1));
                     let bi = ctx.bits.iter().position(|&b| b == conv.bits);
-                    let Some(bi) = bi else { bail!("{} uses {} bits, which were not searched", node.name, conv.bits) };
+                    let Some(bi) = bi else {
+                        bail!(
+                            "{} uses {} bits, which were not searched",
+                            node.name,
+                            conv.bits
+                        )
+                    };
                     self.mixers[mixer].conv_params(o, j, bi)
                 }
                 Role::Fixed => {
-                    let Some(q) = fixed.next() else { bail!("supernet has fewer fixed convs than the child") };
-                    let w = q.weight.val().into_data().convert::<f32>().try_into_vec::<f32>().unwrap_or_default();
+                    let Some(q) = fixed.next() else {
+                        bail!("supernet has fewer fixed convs than the child")
+                    };
+                    let w = q
+                        .weight
+                        .val()
+                        .into_data()
+                        .convert::<f32>()
+                        .try_into_vec::<f32>()
+                        .unwrap_or_default();
                     let s = q.steps().map(super::alphas::tensor_to_vec);
                     (w, s)
                 }
@@ -174,7 +211,13 @@ mod tests {
     fn one_hot_check(space: SearchSpace, mode: MixMode) {
         let d = Device::flex();
         let bits = SearchBits::parse("4,8").unwrap();
-        let ctx = MixContext { mode, delta: SanDelta::Step, bits: bits.0.clone(), noise: false };
+        let ctx = MixContext {
+            mode,
+            delta: SanDelta::Step,
+            bits: bits.0.clone(),
+            noise: false,
+            rng: crate::search::noise::NoiseSource::new(0),
+        };
         let net = Supernet::init(space, Residual::Adq, &ctx, 5, &d);
         // A mixed genotype: slot s picks candidate s mod |ops| at bit (s mod 2).
         let alphas: Vec<Vec<f32>> = space
@@ -188,12 +231,23 @@ mod tests {
             })
             .collect();
         let g = derive_genotype(space, Residual::Adq, &bits, &alphas);
-        let probs: Vec<Tensor<1>> = alphas.iter().map(|a| Tensor::<1>::from_floats(a.as_slice(), &d)).collect();
+        let probs: Vec<Tensor<1>> = alphas
+            .iter()
+            .map(|a| Tensor::<1>::from_floats(a.as_slice(), &d))
+            .collect();
         let child = net.child(&g, &ctx, &d).unwrap();
         let x = Tensor::<4>::random([2, 3, 16, 16], Distribution::Uniform(0.0, 1.0), &d);
-        let a = net.forward(x.clone(), &probs, &ctx).into_data().try_into_vec::<f32>().unwrap();
+        let a = net
+            .forward(x.clone(), &probs, &ctx)
+            .into_data()
+            .try_into_vec::<f32>()
+            .unwrap();
         let b = child.forward(x).into_data().try_into_vec::<f32>().unwrap();
-        let max = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max);
+        let max = a
+            .iter()
+            .zip(&b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0, f32::max);
         assert!(max < 1e-4, "{space} {mode:?}: max |diff| {max}");
     }
 

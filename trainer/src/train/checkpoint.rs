@@ -14,7 +14,6 @@ use burn::module::Module;
 use burn::optim::ModuleOptimizer;
 use serde::{Deserialize, Serialize};
 
-
 /// Model weights file inside a checkpoint folder.
 pub const MODEL_FILE: &str = "model.bpk";
 /// Optimiser state file inside a checkpoint folder.
@@ -135,7 +134,12 @@ pub fn find(run: &Path, name: &str) -> Result<PathBuf> {
 ///
 /// # Errors
 /// A missing checkpoint or files that do not match the model.
-pub fn load<M: Module>(run: &Path, name: &str, model: M, optim: Option<ModuleOptimizer>) -> Result<(M, Option<ModuleOptimizer>, TrainState)> {
+pub fn load<M: Module>(
+    run: &Path,
+    name: &str,
+    model: M,
+    optim: Option<ModuleOptimizer>,
+) -> Result<(M, Option<ModuleOptimizer>, TrainState)> {
     load_as(run, name, model, optim)
 }
 
@@ -143,15 +147,22 @@ pub fn load<M: Module>(run: &Path, name: &str, model: M, optim: Option<ModuleOpt
 ///
 /// # Errors
 /// As [`load`].
-pub fn load_as<M: Module, S: serde::de::DeserializeOwned>(run: &Path, name: &str, model: M, optim: Option<ModuleOptimizer>) -> Result<(M, Option<ModuleOptimizer>, S)> {
+pub fn load_as<M: Module, S: serde::de::DeserializeOwned>(
+    run: &Path,
+    name: &str,
+    model: M,
+    optim: Option<ModuleOptimizer>,
+) -> Result<(M, Option<ModuleOptimizer>, S)> {
     let d = find(run, name)?;
     let model = load_module(model, &d.join(MODEL_FILE))?;
     let optim = match optim {
         Some(o) => Some(load_optim(o, &d.join(OPTIM_FILE))?),
         None => None,
     };
-    let text = fs::read_to_string(d.join(STATE_FILE)).with_context(|| format!("reading {}", d.join(STATE_FILE).display()))?;
-    let state = serde_json::from_str(&text).with_context(|| format!("parsing {}", d.join(STATE_FILE).display()))?;
+    let text = fs::read_to_string(d.join(STATE_FILE))
+        .with_context(|| format!("reading {}", d.join(STATE_FILE).display()))?;
+    let state = serde_json::from_str(&text)
+        .with_context(|| format!("parsing {}", d.join(STATE_FILE).display()))?;
     Ok((model, optim, state))
 }
 
@@ -160,7 +171,10 @@ pub fn load_as<M: Module, S: serde::de::DeserializeOwned>(run: &Path, name: &str
 /// # Errors
 /// A missing file or one that does not match the module.
 pub fn load_module<M: Module>(model: M, path: &Path) -> Result<M> {
-    model.try_load_file(path).map_err(|e| anyhow::anyhow!("{e:?}")).with_context(|| format!("loading {}", path.display()))
+    model
+        .try_load_file(path)
+        .map_err(|e| anyhow::anyhow!("{e:?}"))
+        .with_context(|| format!("loading {}", path.display()))
 }
 
 /// Loads an optimiser state.
@@ -168,5 +182,8 @@ pub fn load_module<M: Module>(model: M, path: &Path) -> Result<M> {
 /// # Errors
 /// A missing or unreadable file.
 pub fn load_optim(optim: ModuleOptimizer, path: &Path) -> Result<ModuleOptimizer> {
-    optim.load(path).map_err(|e| anyhow::anyhow!("{e:?}")).with_context(|| format!("loading {}", path.display()))
+    optim
+        .load(path)
+        .map_err(|e| anyhow::anyhow!("{e:?}"))
+        .with_context(|| format!("loading {}", path.display()))
 }

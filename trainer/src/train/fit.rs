@@ -164,8 +164,8 @@ pub fn fit(
         ema = Some(e);
         bar.set_position(state.step);
         bar.set_message(format!("loss {e:.4} {val_msg}"));
-        let at_eval = state.step % config.eval_every == 0 || state.step == config.steps;
-        if state.step % 50 == 0 || at_eval {
+        let at_eval = state.step.is_multiple_of(config.eval_every) || state.step == config.steps;
+        if state.step.is_multiple_of(50) || at_eval {
             state.elapsed_s = elapsed0 + t0.elapsed().as_secs_f64();
             let (mut vp, mut vs) = (None, None);
             if at_eval {
