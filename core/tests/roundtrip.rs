@@ -141,6 +141,11 @@ fn inputs_are_checked() {
             ..
         })
     ));
+    let big_rgb = RgbImage8::new(2048, 1024, vec![0; 2048 * 1024 * 3]).expect("image");
+    assert!(matches!(
+        espcn.upscale(&big_rgb),
+        Err(ModelError::InputTooLarge { .. })
+    ));
     // 1×1 is fine for networks without pooling.
     let one = espcn.upscale_planes(&Planes::zeros(3, 1, 1)).expect("1x1");
     assert_eq!((one.height, one.width), (4, 4));

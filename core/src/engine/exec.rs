@@ -198,6 +198,8 @@ impl Engine {
     /// Upscales an 8-bit RGB image ×4 on the integer path: `/255`, run, clamp to [0, 1],
     /// `×255`, round.
     pub fn upscale(&self, image: &RgbImage8) -> Result<RgbImage8, ModelError> {
+        // Checked before the float copy is made.
+        self.check_input(3, image.height, image.width)?;
         Ok(self.upscale_planes(&image.to_planes())?.to_rgb8_rounded()?)
     }
 
@@ -227,6 +229,7 @@ impl Engine {
 
     /// Upscales an 8-bit RGB image with the fake-quant reference executor.
     pub fn upscale_reference(&self, image: &RgbImage8) -> Result<RgbImage8, ModelError> {
+        self.check_input(3, image.height, image.width)?;
         Ok(self
             .upscale_planes_reference(&image.to_planes())?
             .to_rgb8_rounded()?)

@@ -207,7 +207,6 @@ impl MixedConv {
         let w = self.weights[0].val();
         let mut xm: Option<Tensor<4>> = None;
         let mut wm: Option<Tensor<4>> = None;
-        let mut x_sigma: Option<Tensor<4>> = None;
         let mut w_sigma: Option<Tensor<4>> = None;
         for (i, ((&b, a), pre)) in ctx.bits.iter().zip(ahat).zip(&input.per_bit).enumerate() {
             let a = scalar4(a.clone());
@@ -218,95 +217,112 @@ impl MixedConv {
                     let wq = self.lsq_at(i, b) * a;
                     wm = Some(wm.map_or(wq.clone(), |t| t + wq));
                 }
-                MixMode::San if input.noise.is_some() && b.is_quantized() => {
-                    let (dx, dw) = san_deltas(&input.raw, &w, b, ctx.delta);
-                    let xs = dx.mul_scalar(0.5) * a.clone();
-                    let ws = dw.mul_scalar(0.5) * a;
-                    x_sigma = Some(x_sigma.map_or(xs.clone(), |t| t + xs));
+                MixMode::San if input.noisy && b.is_quantized() => {
+                    // σ_W = Σ_b â_b·Δ_b/2 with Δ_b = base·factor_b: the per-tensor
+                    // statistic is computed once per conv, the widths only scale it.
+                    let ws = a.mul_scalar(0.5 * weight_delta_factor(b, ctx.delta));
                     w_sigma = Some(w_sigma.map_or(ws.clone(), |t| t + ws));
                 }
                 MixMode::San => {}
             }
         }
-        let mut xm = xm.unwrap_or_else(|| input.raw.clone());
+        let xm = xm.unwrap_or_else(|| input.raw.clone());
         let mut wm = wm.unwrap_or(w);
-        if let (Some(z), Some(xs), Some(ws)) = (&input.noise, x_sigma, w_sigma) {
+        if let Some(ws) = w_sigma {
             let zw: Tensor<4> = ctx.rng.normal(wm.shape(), &wm.device());
-            xm = xm + z.clone() * xs;
-            wm = wm + zw * ws;
+            wm = wm.clone() + zw * (weight_delta_base(&wm, ctx.delta) * ws);
         }
         (xm, wm)
     }
 }
 
-/// A conv input transformed once for every bit width (and the SAN noise drawn once), so
-/// that the ops of a slot, which all read the slot input, share the work.
+/// A conv input transformed once for every bit width, so that the ops of a slot, which
+/// all read the slot input, share the work.
+///
+/// In `san` mode with noise the activation noise is folded in here:
+/// `per_bit[b] = clip_b(x) + (Δ_b/2)·z` with one standard-normal draw z for all widths, so
+/// an op's mixture `Σ â_b·per_bit[b]` is exactly eq. 5's `Σ â_b·(clip_b(x) + N_b(x))` and
+/// costs an op no more than `shared` mode's `Σ â_b·HWGQ_b(x)`.
 pub struct SlotInput {
     /// The input itself.
     pub raw: Tensor<4>,
-    /// Per bit width: HWGQ_b(x) (`shared`, `independent`) or clip_b(x) (`san`); ReLU at 32.
+    /// Per bit width: HWGQ_b(x) (`shared`, `independent`), clip_b(x) + noise (`san`); ReLU
+    /// at 32 bits.
     pub per_bit: Vec<Tensor<4>>,
-    /// SAN's standard-normal draw for the activations, when noise is on.
-    pub noise: Option<Tensor<4>>,
+    /// Whether SAN noise is on (the weights then get theirs too).
+    pub noisy: bool,
 }
 
 impl SlotInput {
     /// Prepares `x` for the mixing of `ctx`.
     pub fn new(x: Tensor<4>, ctx: &MixContext) -> Self {
+        let noisy =
+            ctx.mode == MixMode::San && ctx.noise && ctx.bits.iter().any(|b| b.is_quantized());
+        let z: Option<Tensor<4>> = noisy.then(|| ctx.rng.normal(x.shape(), &x.device()));
         let per_bit = ctx
             .bits
             .iter()
             .map(|&b| match (ctx.mode, activation_clip(b)) {
-                (MixMode::San, Some(c)) => x.clone().clamp(0.0, c),
+                (MixMode::San, Some(c)) => {
+                    let clipped = x.clone().clamp(0.0, c);
+                    match &z {
+                        Some(z) => {
+                            clipped + z.clone() * activation_delta(&x, b, ctx.delta).mul_scalar(0.5)
+                        }
+                        None => clipped,
+                    }
+                }
                 (MixMode::San, None) => relu(x.clone()),
                 _ => input_activation(x.clone(), b),
             })
             .collect();
-        let noisy =
-            ctx.mode == MixMode::San && ctx.noise && ctx.bits.iter().any(|b| b.is_quantized());
-        let noise = noisy.then(|| ctx.rng.normal(x.shape(), &x.device()));
         SlotInput {
             raw: x,
             per_bit,
-            noise,
+            noisy,
         }
     }
 }
 
-/// SAN's Δ_b for an activation tensor and a weight tensor (both without gradient).
-///
-/// # Shapes
-/// Returns `([1,1,1,1], [cout,1,1,1])` for `Step`, `([1,1,1,1], [1,1,1,1])` for `Range`.
-fn san_deltas(x: &Tensor<4>, w: &Tensor<4>, b: Bits, delta: SanDelta) -> (Tensor<4>, Tensor<4>) {
-    let device = x.device();
+/// SAN's Δ_b of an activation tensor (no gradient), `[1, 1, 1, 1]`.
+fn activation_delta(x: &Tensor<4>, b: Bits, delta: SanDelta) -> Tensor<4> {
+    match delta {
+        SanDelta::Step => Tensor::<4>::full(
+            [1, 1, 1, 1],
+            b.activation_step().unwrap_or(0.0),
+            &x.device(),
+        ),
+        SanDelta::Range => {
+            let xd = x.clone().detach();
+            (xd.clone().max() - xd.min())
+                .div_scalar(b.activation_max_code() as f32)
+                .reshape([1, 1, 1, 1])
+        }
+    }
+}
+
+/// The per-tensor part of SAN's weight Δ (no gradient): `mean|W_c|` per output channel
+/// `[cout, 1, 1, 1]` for `Step`, `max W − min W` as `[1, 1, 1, 1]` for `Range`.
+fn weight_delta_base(w: &Tensor<4>, delta: SanDelta) -> Tensor<4> {
+    let wd = w.clone().detach();
     match delta {
         SanDelta::Step => {
-            let step = b.activation_step().unwrap_or(0.0);
-            let dx = Tensor::<4>::full([1, 1, 1, 1], step, &device);
-            // LSQ's initialisation rule recomputed from the current weights.
-            let (_, qp) = b.weight_code_range();
-            let [cout, ..] = w.dims();
-            let mean_abs = w
-                .clone()
-                .detach()
-                .abs()
+            let [cout, ..] = wd.dims();
+            wd.abs()
                 .reshape([cout as i32, -1])
                 .mean_dim(1)
-                .reshape([cout, 1, 1, 1]);
-            (dx, mean_abs.mul_scalar(2.0 / (qp as f32).sqrt()))
+                .reshape([cout, 1, 1, 1])
         }
-        SanDelta::Range => {
-            let levels = b.activation_max_code() as f32;
-            let xd = x.clone().detach();
-            let dx = (xd.clone().max() - xd.min())
-                .div_scalar(levels)
-                .reshape([1, 1, 1, 1]);
-            let wd = w.clone().detach();
-            let dw = (wd.clone().max() - wd.min())
-                .div_scalar(levels)
-                .reshape([1, 1, 1, 1]);
-            (dx, dw)
-        }
+        SanDelta::Range => (wd.clone().max() - wd.min()).reshape([1, 1, 1, 1]),
+    }
+}
+
+/// The bit-width part of SAN's weight Δ_b = base·factor_b: LSQ's initialisation rule
+/// `2/√q_p` (`Step`), or `1/(2^b − 1)` (`Range`).
+fn weight_delta_factor(b: Bits, delta: SanDelta) -> f32 {
+    match delta {
+        SanDelta::Step => 2.0 / (b.weight_code_range().1 as f32).sqrt(),
+        SanDelta::Range => 1.0 / b.activation_max_code() as f32,
     }
 }
 
@@ -342,9 +358,7 @@ impl BitMixer {
             let a = p.clone().slice(o * nb..(o + 1) * nb);
             let s = a.clone().sum();
             let ahat_all = a / s.clone();
-            let ahat: Vec<Tensor<1>> = (0..nb)
-                .map(|b| ahat_all.clone().slice(b..b + 1))
-                .collect();
+            let ahat: Vec<Tensor<1>> = (0..nb).map(|b| ahat_all.clone().slice(b..b + 1)).collect();
             let mut convs = op.convs.iter();
             let mut y = match convs.next() {
                 Some(first) => first.forward_prepared(&input, &ahat, ctx),

@@ -157,3 +157,40 @@ impl SearchLearner {
         Ok(s)
     }
 }
+
+#[cfg(test)]
+mod dbg_tests {
+    use burn::module::Module;
+    use burn::nn::BatchNormConfig;
+    use burn::tensor::{Device, Distribution, Tensor};
+
+    #[test]
+    fn dbg_no_grad_clone_freezes_lazy_original() {
+        let d = Device::flex().autodiff();
+        let bn = BatchNormConfig::new(2).init(&d);
+        eprintln!(
+            "before: init={} req={}",
+            bn.gamma.is_initialized(),
+            bn.gamma.is_require_grad()
+        );
+        let frozen = bn.clone().no_grad();
+        let x = Tensor::<4>::random([2, 2, 3, 3], Distribution::Default, &d);
+        let _ = frozen.forward(x);
+        eprintln!(
+            "after: init={} req={} val.req={}",
+            bn.gamma.is_initialized(),
+            bn.gamma.is_require_grad(),
+            bn.gamma.val().is_require_grad()
+        );
+        let bn2 = BatchNormConfig::new(2).init(&d);
+        let _ = bn2.gamma.val();
+        let frozen2 = bn2.clone().no_grad();
+        let x = Tensor::<4>::random([2, 2, 3, 3], Distribution::Default, &d);
+        let _ = frozen2.forward(x);
+        eprintln!(
+            "materialized first: req={} val.req={}",
+            bn2.gamma.is_require_grad(),
+            bn2.gamma.val().is_require_grad()
+        );
+    }
+}
