@@ -10,11 +10,11 @@
 
 extern crate alloc;
 
+pub mod arch;
 pub mod color;
+pub mod cost;
+pub mod engine;
 pub mod image;
 pub mod metrics;
-pub mod resize;
-pub mod arch;
-pub mod cost;
 pub mod model;
-pub mod engine;
+pub mod resize;

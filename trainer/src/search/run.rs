@@ -283,23 +283,6 @@ pub fn search(
             .rng
             .reseed(stream_seed(config.seed, 1000 + it as u64));
         let (ab, wb) = (alpha_loader.next_batch()?, weight_loader.next_batch()?);
-        if let Ok(w) = std::env::var("QN_DEBUG_NET") {
-            if w.contains('n') {
-                eprintln!("DBG it {it} norms {}", fp(&learner.net.norms));
-            }
-            if w.contains('m') {
-                eprintln!("DBG it {it} mixers {}", fp(&learner.net.mixers));
-            }
-            if w.contains('c') {
-                eprintln!("DBG it {it} convs {}", fp(&learner.net.convs));
-            }
-            if w.contains('a') {
-                eprintln!("DBG it {it} adqs {}", fp(&learner.net.adqs));
-            }
-        }
-        if std::env::var("QN_DEBUG_ALPHA").is_ok() {
-            eprintln!("DBG it {it} alphas {}", fp(&learner.alphas));
-        }
         let s = learner.iterate(&ab, &wb, p).with_context(|| {
             format!(
                 "search diverged at iteration {it}; the last checkpoint in {} is intact",
@@ -307,9 +290,6 @@ pub fn search(
             )
         })?;
         accumulate(&mut sums, &s);
-        if std::env::var("QN_DEBUG").is_ok() {
-            eprintln!("DBG it {it} stats {:?}", s);
-        }
         n_in_epoch += 1;
         state.iter += 1;
         bar.inc(1);
@@ -460,32 +440,4 @@ fn finish(
         max_prob,
         elapsed_s: state.elapsed_s,
     })
-}
-
-struct Fp(Vec<String>);
-impl burn::module::ModuleVisitor for Fp {
-    fn visit_float<const D: usize>(&mut self, p: &burn::module::Param<Tensor<D>>) {
-        let v = p
-            .val()
-            .into_data()
-            .convert::<f32>()
-            .try_into_vec::<f32>()
-            .unwrap_or_default();
-        let mut h: u64 = 1469598103934665603;
-        for x in v {
-            h = (h ^ x.to_bits() as u64).wrapping_mul(1099511628211);
-        }
-        self.0.push(format!("{h:016x}"));
-    }
-}
-fn fp<M: Module>(m: &M) -> String {
-    let mut f = Fp(Vec::new());
-    m.visit(&mut f);
-    let mut h: u64 = 0;
-    for s in &f.0 {
-        for b in s.bytes() {
-            h = (h ^ b as u64).wrapping_mul(1099511628211);
-        }
-    }
-    format!("{h:016x}/{}", f.0.len())
 }

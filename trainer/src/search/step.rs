@@ -7,7 +7,7 @@
 //! alphas enter as constants.
 
 use anyhow::{Result, bail};
-use burn::module::Module;
+use burn::module::{Module, ModuleVisitor, Param};
 use burn::optim::decay::WeightDecayConfig;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Tensor};
@@ -87,6 +87,27 @@ pub fn alpha_adam() -> ModuleOptimizer {
         .init()
 }
 
+/// A copy of `module` whose parameters take no gradient, leaving `module` itself trainable.
+///
+/// `module.clone().no_grad()` alone is not that: burn's clones of a parameter share its lazy
+/// initialisation until it is first read (`BatchNorm`'s γ and β start lazy), and
+/// `set_require_grad` on a clone of a parameter not read yet rewrites that shared pending
+/// initialisation. The first read, in the frozen copy's forward, then creates one untracked
+/// tensor for both, so the supernet's batch-norm γ and β got no gradient and never trained;
+/// a resumed search loaded them as ordinary trainable tensors and trained them, which is how
+/// resumed and uninterrupted searches came apart. Reading every parameter first initialises
+/// it as configured (trainable); `no_grad` then maps the copy to values of its own.
+pub fn frozen_copy<M: Module>(module: &M) -> M {
+    struct Init;
+    impl ModuleVisitor for Init {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            let _ = param.val();
+        }
+    }
+    module.visit(&mut Init);
+    module.clone().no_grad()
+}
+
 fn scalar(t: Tensor<1>) -> f32 {
     t.into_scalar::<f32>()
 }
@@ -105,7 +126,7 @@ impl SearchLearner {
         let mut s = IterStats::default();
         // Alpha step: weights frozen, noise on (SAN trains alphas under noise).
         let (x, y) = batch_tensors(alpha_batch, &self.device);
-        let frozen = self.net.clone().no_grad();
+        let frozen = frozen_copy(&self.net);
         let probs = self.alphas.probs();
         let out = frozen.forward(x, &probs, &self.ctx);
         let l1 = (out - y).abs().mean();
@@ -159,38 +180,27 @@ impl SearchLearner {
 }
 
 #[cfg(test)]
-mod dbg_tests {
-    use burn::module::Module;
+#[allow(clippy::unwrap_used)] // in tests a failed unwrap is a failed test
+mod tests {
+    use super::*;
     use burn::nn::BatchNormConfig;
-    use burn::tensor::{Device, Distribution, Tensor};
+    use burn::tensor::Distribution;
 
+    /// A frozen copy used before the original (as the alpha step does) leaves every
+    /// parameter of the original trainable, lazily initialised ones (batch norm) included.
     #[test]
-    fn dbg_no_grad_clone_freezes_lazy_original() {
+    fn frozen_copy_leaves_the_original_trainable() {
         let d = Device::flex().autodiff();
         let bn = BatchNormConfig::new(2).init(&d);
-        eprintln!(
-            "before: init={} req={}",
-            bn.gamma.is_initialized(),
-            bn.gamma.is_require_grad()
+        let x = Tensor::<4>::random([2, 2, 3, 3], Distribution::Default, &d).require_grad();
+        let frozen = frozen_copy(&bn);
+        let g = GradientsParams::from_grads(frozen.forward(x.clone()).sum().backward(), &frozen);
+        assert!(g.get::<1>(frozen.gamma.id).is_none(), "the copy is frozen");
+        let g = GradientsParams::from_grads(bn.forward(x).sum().backward(), &bn);
+        assert!(
+            g.get::<1>(bn.gamma.id).is_some(),
+            "γ of the original trains"
         );
-        let frozen = bn.clone().no_grad();
-        let x = Tensor::<4>::random([2, 2, 3, 3], Distribution::Default, &d);
-        let _ = frozen.forward(x);
-        eprintln!(
-            "after: init={} req={} val.req={}",
-            bn.gamma.is_initialized(),
-            bn.gamma.is_require_grad(),
-            bn.gamma.val().is_require_grad()
-        );
-        let bn2 = BatchNormConfig::new(2).init(&d);
-        let _ = bn2.gamma.val();
-        let frozen2 = bn2.clone().no_grad();
-        let x = Tensor::<4>::random([2, 2, 3, 3], Distribution::Default, &d);
-        let _ = frozen2.forward(x);
-        eprintln!(
-            "materialized first: req={} val.req={}",
-            bn2.gamma.is_require_grad(),
-            bn2.gamma.val().is_require_grad()
-        );
+        assert!(g.get::<1>(bn.beta.id).is_some(), "β of the original trains");
     }
 }
