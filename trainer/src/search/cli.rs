@@ -19,7 +19,7 @@ use crate::train::config::Preset;
 /// entropy) on two disjoint halves of the training images. The argmax of the alphas is the
 /// found genotype, written as JSON (for `trainer train --arch`) and drawn as SVG.
 ///
-/// With no options: Basic space B, bits {4,8}, SAN + ADQ + entropy, η = 5e-3, on the bundled
+/// With no options: Basic space B, bits {4,8}, SAN + ADQ + entropy, η = 1e-1, on the bundled
 /// T91 images, in under 10 minutes on 2 cores (`--preset cpu`).
 ///
 /// Example: `trainer search --penalty 1e-4 --out runs/search-e4`
