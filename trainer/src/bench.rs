@@ -28,6 +28,10 @@ pub enum BenchCommand {
     ///
     /// Example: `trainer bench search-step --mode san,shared,independent --bits 4,8`
     SearchStep(crate::search::bench::SearchStepArgs),
+    /// Time of one upscale with core's integer engine vs its fake-quant reference path.
+    ///
+    /// Example: `trainer bench infer --arch espcn --bits 8 --size 128 --json`
+    Infer(crate::bench_infer::InferArgs),
 }
 
 /// Options of `trainer bench train-step`.
@@ -117,6 +121,7 @@ pub fn time_train_step(args: &TrainStepArgs, backend: BackendKind) -> Result<Ste
 pub fn run(cmd: &BenchCommand) -> Result<()> {
     match cmd {
         BenchCommand::SearchStep(args) => crate::search::bench::run(args),
+        BenchCommand::Infer(args) => crate::bench_infer::run(args),
         BenchCommand::TrainStep(args) => {
             let backends = if args.backends.is_empty() {
                 BackendKind::available()

@@ -3,6 +3,7 @@
 pub mod archspec;
 pub mod backend;
 pub mod bench;
+pub mod bench_infer;
 pub mod cost;
 pub mod data;
 pub mod eval;
