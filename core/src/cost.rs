@@ -152,9 +152,7 @@ pub fn slot_macs(graph: &Graph, h: usize, w: usize) -> Result<Vec<SlotMacs>, Arc
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::arch::{
-        Bits, Choice, Genotype, Residual, SearchSpace, espcn, rfdn_genotype, supernet,
-    };
+    use crate::arch::{Bits, Genotype, Residual, SearchSpace, espcn, rfdn_genotype, supernet};
 
     #[test]
     fn espcn_matches_the_spec_sanity_figure() {
@@ -174,21 +172,8 @@ mod tests {
         let sm = slot_macs(&g, 16, 16).expect("slot macs");
         assert_eq!(sm.len(), 14);
         // A child picking candidate 0 everywhere costs the sum of candidate-0 MACs.
-        let space = SearchSpace::BasicB;
-        let choices = space
-            .slots()
-            .iter()
-            .map(|s| Choice {
-                op: s.candidates[0],
-                bits: Bits::B4,
-            })
-            .collect();
-        let child = Genotype {
-            space,
-            residual: Residual::Adq,
-            choices,
-        }
-        .graph();
+        let child =
+            Genotype::nth_candidates(SearchSpace::BasicB, Residual::Adq, 0, Bits::B4).graph();
         let r = cost(&child, 16, 16).expect("cost");
         assert_eq!(r.macs, sm.iter().map(|s| s.op_macs[0]).sum::<u64>());
         assert_eq!(r.bitops, r.macs * 16);

@@ -82,20 +82,7 @@ mod tests {
 
     #[test]
     fn genotype_files_and_bit_override() {
-        let space = SearchSpace::BasicB;
-        let choices = space
-            .slots()
-            .iter()
-            .map(|s| Choice {
-                op: s.candidates[0],
-                bits: Bits::B4,
-            })
-            .collect();
-        let g = Genotype {
-            space,
-            residual: Residual::Adq,
-            choices,
-        };
+        let g = Genotype::nth_candidates(SearchSpace::BasicB, Residual::Adq, 0, Bits::B4);
         let path = std::env::temp_dir().join(format!("qn-archspec-{}.json", std::process::id()));
         std::fs::write(&path, g.to_json()).expect("write");
         let spec = path.to_string_lossy().to_string();

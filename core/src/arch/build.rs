@@ -449,22 +449,9 @@ pub fn rfdn_genotype(bits: Bits) -> Genotype {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::arch::genotype::Choice;
 
     fn first_choice(space: SearchSpace, bits: Bits) -> Genotype {
-        let choices = space
-            .slots()
-            .iter()
-            .map(|s| Choice {
-                op: s.candidates[0],
-                bits,
-            })
-            .collect();
-        Genotype {
-            space,
-            residual: Residual::Adq,
-            choices,
-        }
+        Genotype::nth_candidates(space, Residual::Adq, 0, bits)
     }
 
     #[test]

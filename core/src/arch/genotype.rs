@@ -158,6 +158,29 @@ impl Genotype {
         Ok(g)
     }
 
+    /// Candidate `index` (modulo each slot's list length) of every slot, at `bits`: always
+    /// a member of the space, for tests, examples and uniform baselines.
+    pub fn nth_candidates(
+        space: SearchSpace,
+        residual: Residual,
+        index: usize,
+        bits: Bits,
+    ) -> Self {
+        let choices = space
+            .slots()
+            .iter()
+            .map(|s| Choice {
+                op: s.candidates[index % s.candidates.len()],
+                bits,
+            })
+            .collect();
+        Genotype {
+            space,
+            residual,
+            choices,
+        }
+    }
+
     /// Checks slot count and that every op is a candidate of its slot.
     pub fn validate(&self) -> Result<(), ArchError> {
         let slots = self.space.slots();

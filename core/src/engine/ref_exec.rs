@@ -14,6 +14,7 @@ use crate::arch::{ConvNode, Graph, NodeKind};
 use crate::image::Planes;
 use crate::model::{ConvParams, Model, NodeParams, param_specs};
 
+use super::ops::unbiased_std;
 use super::quant::{hwgq_code, max_code};
 
 /// A `C×H×W` tensor.
@@ -116,19 +117,6 @@ fn source(d: usize, in_len: usize, out_len: usize) -> (usize, usize, f32) {
     (i0, (i0 + 1).min(in_len - 1), src - i0 as f32)
 }
 
-fn std_unbiased(v: &[f32]) -> f64 {
-    if v.len() < 2 {
-        return 0.0;
-    }
-    let n = v.len() as f64;
-    let mean = v.iter().map(|&x| f64::from(x)).sum::<f64>() / n;
-    let ss = v
-        .iter()
-        .map(|&x| (f64::from(x) - mean) * (f64::from(x) - mean))
-        .sum::<f64>();
-    libm::sqrt(ss / (n - 1.0))
-}
-
 /// Runs `model` (whose graph is `graph`) on `x`; the caller has checked the input.
 pub(crate) fn run(graph: &Graph, model: &Model, x: &Planes) -> Planes {
     let params: Vec<Option<&NodeParams>> = {
@@ -195,7 +183,7 @@ pub(crate) fn run(graph: &Graph, model: &Model, x: &Planes) -> Planes {
             }
             (NodeKind::Adq { branch, skip }, Some(NodeParams::Adq { gamma, beta })) => {
                 let (b, s) = (get(*branch), get(*skip));
-                let factor = (f64::from(*gamma) * std_unbiased(&s.v) + f64::from(*beta)) as f32;
+                let factor = (f64::from(*gamma) * unbiased_std(&s.v) + f64::from(*beta)) as f32;
                 T::new(s.c, s.h, s.w, |c, y, x| {
                     b.at(c, y, x) * factor + s.at(c, y, x)
                 })

@@ -252,25 +252,13 @@ fn slot_of_layer(space: SearchSpace, layer: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use quantnas_core::arch::{Choice, Residual};
+    use quantnas_core::arch::Residual;
     use quantnas_core::cost::cost;
 
     #[test]
     fn pictures_are_well_formed_and_shares_add_up() {
         let space = SearchSpace::BasicB;
-        let choices = space
-            .slots()
-            .iter()
-            .map(|s| Choice {
-                op: s.candidates[1],
-                bits: Bits::B4,
-            })
-            .collect();
-        let g = Genotype {
-            space,
-            residual: Residual::Adq,
-            choices,
-        };
+        let g = Genotype::nth_candidates(space, Residual::Adq, 1, Bits::B4);
         let r = cost(&g.graph(), 32, 32).expect("cost");
         let svg = genotype_svg(&g, &r);
         assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
