@@ -18,6 +18,7 @@ use rand::rngs::StdRng;
 use super::adq::Adq;
 use super::ops::{max_pool, pixel_shuffle, resize_bilinear, tile};
 use super::qconv::QConv;
+use super::qconv::init_weights;
 
 /// Batch norm epsilon (PyTorch's and burn's default); export folds with the same value.
 pub const BN_EPS: f64 = 1e-5;
@@ -79,6 +80,36 @@ fn post_inc(v: &mut usize) -> usize {
     *v - 1
 }
 
+/// Initial weights of the last conv of every residual branch are scaled by this, so that a
+/// fresh network starts close to its skip path (head → upsample → pixel shuffle, like
+/// ESPCN) and the branches grow in; the idea of SkipInit/Fixup and of EDSR's residual
+/// scaling. Not zero: LSQ's initial step is proportional to the weights. Measured on the
+/// pipeline's first searched genotype (600 QAT steps, Set5): 26.41 dB with the plain
+/// initialisation, 26.88 dB with 0.1.
+pub const BRANCH_INIT_SCALE: f32 = 0.1;
+
+/// Marks the convs whose output ends a residual branch: the branch input of every ADQ
+/// node, followed back through sums.
+fn branch_final_convs(graph: &Graph) -> Vec<bool> {
+    let mut marked = vec![false; graph.nodes.len()];
+    let mut stack: Vec<usize> = graph
+        .nodes
+        .iter()
+        .filter_map(|n| match n.kind {
+            NodeKind::Adq { branch, .. } => Some(branch),
+            _ => None,
+        })
+        .collect();
+    while let Some(id) = stack.pop() {
+        match graph.nodes[id].kind {
+            NodeKind::Conv(_) => marked[id] = true,
+            NodeKind::Add { a, b } => stack.extend([a, b]),
+            _ => {}
+        }
+    }
+    marked
+}
+
 impl Network {
     /// A freshly initialised network for `graph`; weights drawn from a generator seeded
     /// with `seed`, so the same seed gives the same network on every backend.
@@ -93,8 +124,16 @@ impl Network {
         let mut adqs = Vec::new();
         // Channel counts do not depend on the input size; 64×64 suits every network here.
         let shapes = graph.shapes(64, 64).map_err(|e| anyhow::anyhow!("{e}"))?;
-        for node in &graph.nodes {
+        let last = branch_final_convs(graph);
+        for (id, node) in graph.nodes.iter().enumerate() {
             match &node.kind {
+                NodeKind::Conv(c) if last[id] => {
+                    let w = init_weights(c, &mut rng)
+                        .into_iter()
+                        .map(|v| v * BRANCH_INIT_SCALE)
+                        .collect();
+                    convs.push(QConv::from_weights(c, w, device));
+                }
                 NodeKind::Conv(c) => convs.push(QConv::init(c, &mut rng, device)),
                 NodeKind::BatchNorm { input } => norms.push(
                     BatchNormConfig::new(shapes[*input].c)

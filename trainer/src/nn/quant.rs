@@ -6,8 +6,8 @@
 //! its own (its quantization is post-training only), so these are plain tensor expressions
 //! and work on any backend, with or without autodiff.
 
-use burn::tensor::Tensor;
 use burn::tensor::activation::relu;
+use burn::tensor::{Tensor, TensorData};
 use quantnas_core::arch::Bits;
 
 /// `round(x)` forward (ties to even, as PyTorch), identity gradient.
@@ -37,17 +37,96 @@ pub fn activation_clip(bits: Bits) -> Option<f32> {
 /// [`Bits::activation_step`]. The gradient is 1 strictly inside the clip range and 0 outside
 /// (burn's clamp passes the gradient where `0 ≤ x ≤ max`).
 ///
+/// Written as `x·m + r` with the mask `m = [0 ≤ x ≤ clip]` and the constant
+/// `r = q − x·m`, both from one pass over the values (see [`hwgq_parts`]): the forward value
+/// is `q`, the gradient `m`. Composed from burn ops (clamp = two compares and two masked
+/// fills, then divide, round, multiply and the straight-through sum) the quantizer was
+/// ≈ 13 passes over the tensor per forward and backward and the largest cost of a QAT step
+/// after the convolutions; this is 5.
+///
 /// # Shapes
 /// Any; the output has the input's shape.
 pub fn input_activation<const D: usize>(x: Tensor<D>, bits: Bits) -> Tensor<D> {
     match (bits.activation_step(), activation_clip(bits)) {
         (Some(step), Some(clip)) => {
-            let y = x.clamp(0.0, clip);
-            let q = y.clone().div_scalar(step).round().mul_scalar(step);
-            y.clone() + (q - y).detach()
+            let (m, r) = hwgq_parts(&x, step, clip, None);
+            x * m + r
         }
         _ => relu(x),
     }
+}
+
+/// Mask `[0 ≤ x ≤ clip]` and constant `r = v − x·m`, where `v = round(clamp(x)/step)·step`,
+/// or `v = clamp(x) + noise[i]` when `noise` is given (SAN), computed in one parallel pass
+/// on the host. Both tensors carry no gradient.
+pub fn hwgq_parts<const D: usize>(
+    x: &Tensor<D>,
+    step: f32,
+    clip: f32,
+    noise: Option<(&[f32], f32)>,
+) -> (Tensor<D>, Tensor<D>) {
+    use rayon::prelude::*;
+    const CHUNK: usize = 1 << 14;
+    let shape = x.shape();
+    let device = x.device();
+    let values = x
+        .clone()
+        .detach()
+        .into_data()
+        .convert::<f32>()
+        .try_into_vec::<f32>()
+        .unwrap_or_else(|e| panic!("activation tensor is not f32: {e:?}"));
+    let n = values.len();
+    let mut mask = vec![0.0f32; n];
+    let mut rest = vec![0.0f32; n];
+    mask.par_chunks_mut(CHUNK)
+        .zip(rest.par_chunks_mut(CHUNK))
+        .enumerate()
+        .for_each(|(c, (m, r))| {
+            let base = c * CHUNK;
+            let xs = &values[base..base + m.len()];
+            match noise {
+                Some((z, sigma)) => {
+                    let zs = &z[base..base + m.len()];
+                    for (((m, r), &v), &z) in m.iter_mut().zip(r.iter_mut()).zip(xs).zip(zs) {
+                        (*m, *r) = straight_through(v, clip, v.clamp(0.0, clip) + z * sigma);
+                    }
+                }
+                None => {
+                    for ((m, r), &v) in m.iter_mut().zip(r.iter_mut()).zip(xs) {
+                        let code = round_half_even_small(v.clamp(0.0, clip) / step);
+                        (*m, *r) = straight_through(v, clip, code * step);
+                    }
+                }
+            }
+        });
+    (
+        Tensor::from_data(TensorData::new(mask, shape.clone()), &device),
+        Tensor::from_data(TensorData::new(rest, shape), &device),
+    )
+}
+
+/// `round(t)` with ties to even for `0 ≤ t < 2^22` (codes are at most 255): adding and
+/// removing 2^23 leaves the FPU's round-to-nearest-even to do it, branch-free and
+/// vectorisable, where `f32::round_ties_even` is a library call per element.
+#[inline(always)]
+fn round_half_even_small(t: f32) -> f32 {
+    const MAGIC: f32 = 8_388_608.0;
+    (t + MAGIC) - MAGIC
+}
+
+/// Mask and constant of `x·m + r = target` with gradient `m = [0 ≤ v ≤ clip]`. NaN stays
+/// NaN (outside the range, `r` carries it) so a diverging run is still caught.
+#[inline(always)]
+fn straight_through(v: f32, clip: f32, target: f32) -> (f32, f32) {
+    let inside = v >= 0.0 && v <= clip;
+    let m = if inside { 1.0 } else { 0.0 };
+    let r = if v.is_nan() {
+        v
+    } else {
+        target - if inside { v } else { 0.0 }
+    };
+    (m, r)
 }
 
 /// LSQ gradient scale of the step size: `1/√(q_p·numel(W))`.

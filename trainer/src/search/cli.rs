@@ -19,7 +19,7 @@ use crate::train::config::Preset;
 /// entropy) on two disjoint halves of the training images. The argmax of the alphas is the
 /// found genotype, written as JSON (for `trainer train --arch`) and drawn as SVG.
 ///
-/// With no options: Basic space B, bits {4,8}, SAN + ADQ + entropy, η = 1e-1, on the bundled
+/// With no options: Basic space B, bits {4,8}, SAN + ADQ + entropy, η = 3e-2, on the bundled
 /// T91 images, in under 10 minutes on 2 cores (`--preset cpu`).
 ///
 /// Example: `trainer search --penalty 1e-4 --out runs/search-e4`
@@ -88,6 +88,11 @@ pub struct SearchArgs {
     /// Data loader threads.
     #[arg(long)]
     pub workers: Option<usize>,
+    /// BitOps budget in GBitOps at 32×32 LR: an argmax genotype above it is moved to
+    /// cheaper choices, the least alpha given up per BitOps saved first (the plain argmax
+    /// is kept as `genotype_argmax.json`). `trainer pipeline` defaults to 3.
+    #[arg(long)]
+    pub max_gbitops: Option<f64>,
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
@@ -114,6 +119,7 @@ impl SearchArgs {
             train_data: self.train_data.clone(),
             val_data: self.val_data.clone(),
             workers: self.workers,
+            max_gbitops: self.max_gbitops,
         }
     }
 }

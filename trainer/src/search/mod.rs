@@ -4,6 +4,7 @@
 pub mod alphas;
 pub mod bench;
 pub mod bitmixer;
+pub mod budget;
 pub mod cli;
 pub mod config;
 pub mod draw;

@@ -29,6 +29,7 @@ use serde::{Deserialize, Serialize};
 
 use super::alphas::{Alphas, decisiveness, derive_genotype};
 use super::bitmixer::MixContext;
+use super::budget::within_budget;
 use super::config::SearchConfig;
 use super::draw;
 use super::noise::NoiseSource;
@@ -413,7 +414,20 @@ fn finish(
     state: &SearchState,
 ) -> Result<SearchOutcome> {
     let bits = config.search_bits()?;
-    let genotype = derive_genotype(config.space, config.residual(), &bits, &l.alphas.values());
+    let values = l.alphas.values();
+    let mut genotype = derive_genotype(config.space, config.residual(), &bits, &values);
+    if let Some(max) = config.max_gbitops {
+        let (budgeted, moves) =
+            within_budget(&genotype, &bits, &values, (max * 1e9).floor() as u64)?;
+        if !moves.is_empty() {
+            fs::write(dir.path.join("genotype_argmax.json"), genotype.to_json())?;
+            dir.log(&format!(
+                "argmax genotype above the {max} GBitOps budget; moved {}",
+                moves.join("; ")
+            ));
+            genotype = budgeted;
+        }
+    }
     let report = cost(&genotype.graph(), REPORT_LR_SIDE, REPORT_LR_SIDE)?;
     fs::write(dir.path.join("genotype.json"), genotype.to_json())?;
     fs::write(

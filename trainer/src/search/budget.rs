@@ -1,0 +1,150 @@
+//! Derivation under a BitOps budget.
+//!
+//! The spec's derivation is the argmax of every slot (§6). With a deployment budget (the
+//! pipeline's `--max-gbitops`, default 3) an argmax genotype above it is made cheaper one
+//! slot at a time: each round considers, for every slot, every cheaper (op, bit) candidate
+//! and takes the move that gives up the least alpha per BitOps saved
+//! (`(α_current − α_candidate) / ΔBitOps`, costs of the whole network at 32×32 LR from core's
+//! counter, so the shared Basic cells count three times). A genotype within budget is
+//! returned unchanged, so without a binding budget the result is the argmax.
+
+use anyhow::{Result, bail};
+use quantnas_core::arch::{Choice, Genotype};
+use quantnas_core::cost::reported_bitops;
+
+use super::alphas::SearchBits;
+
+/// BitOps@32×32 of `g`.
+fn bitops(g: &Genotype) -> Result<u64> {
+    reported_bitops(&g.graph()).map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+/// The alpha index of `choice` in its slot's ops×bits vector.
+fn alpha_index(g: &Genotype, slot: usize, choice: Choice, bits: &SearchBits) -> Option<usize> {
+    let slots = g.space.slots();
+    let op = slots[slot]
+        .candidates
+        .iter()
+        .position(|&o| o == choice.op)?;
+    let b = bits.0.iter().position(|&b| b == choice.bits)?;
+    Some(op * bits.len() + b)
+}
+
+/// `start` (normally the argmax genotype) moved, slot by slot, to cheaper choices until its
+/// BitOps@32×32 is at most `max_bitops`; also returns the moves made, as
+/// `(slot name, from, to)` descriptions.
+///
+/// # Errors
+/// When even the cheapest choice of every slot is above the budget, or a choice of `start`
+/// is not in the alphas.
+pub fn within_budget(
+    start: &Genotype,
+    bits: &SearchBits,
+    alphas: &[Vec<f32>],
+    max_bitops: u64,
+) -> Result<(Genotype, Vec<String>)> {
+    let mut g = start.clone();
+    let mut moves = Vec::new();
+    let mut cost = bitops(&g)?;
+    let slots = g.space.slots();
+    while cost > max_bitops {
+        // (loss of alpha per BitOps saved, slot, new choice, new cost)
+        let mut best: Option<(f64, usize, Choice, u64)> = None;
+        for (s, slot) in slots.iter().enumerate() {
+            let Some(cur) = alpha_index(&g, s, g.choices[s], bits) else {
+                bail!("slot {} holds a choice the search did not have", slot.name);
+            };
+            for (i, &a) in alphas[s].iter().enumerate() {
+                let cand = Choice {
+                    op: slot.candidates[i / bits.len()],
+                    bits: bits.0[i % bits.len()],
+                };
+                let mut trial = g.clone();
+                trial.choices[s] = cand;
+                let c = bitops(&trial)?;
+                if c >= cost {
+                    continue;
+                }
+                let loss = f64::from(alphas[s][cur] - a).max(0.0) / (cost - c) as f64;
+                if best.as_ref().is_none_or(|b| loss < b.0) {
+                    best = Some((loss, s, cand, c));
+                }
+            }
+        }
+        let Some((_, s, cand, c)) = best else {
+            bail!(
+                "no genotype of this space fits {:.3} GBitOps (the cheapest costs {:.3})",
+                max_bitops as f64 / 1e9,
+                cost as f64 / 1e9
+            );
+        };
+        let from = g.choices[s];
+        moves.push(format!(
+            "{}: {}@{} -> {}@{} ({:.3} -> {:.3} GBitOps)",
+            slots[s].name,
+            from.op,
+            from.bits,
+            cand.op,
+            cand.bits,
+            cost as f64 / 1e9,
+            c as f64 / 1e9
+        ));
+        g.choices[s] = cand;
+        cost = c;
+    }
+    Ok((g, moves))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // in tests a failed unwrap is a failed test
+mod tests {
+    use super::*;
+    use crate::search::alphas::derive_genotype;
+    use quantnas_core::arch::{Residual, SearchSpace};
+
+    fn setup() -> (SearchBits, Vec<Vec<f32>>) {
+        let bits = SearchBits::parse("4,8").unwrap();
+        let space = SearchSpace::BasicB;
+        // Every slot prefers its most expensive op at 8 bits, a little.
+        let alphas = space
+            .slots()
+            .iter()
+            .map(|s| {
+                let n = s.candidates.len() * bits.len();
+                (0..n).map(|i| i as f32 * 0.01).collect()
+            })
+            .collect();
+        (bits, alphas)
+    }
+
+    #[test]
+    fn a_binding_budget_is_met_and_a_loose_one_changes_nothing() {
+        let (bits, alphas) = setup();
+        let argmax = derive_genotype(SearchSpace::BasicB, Residual::Adq, &bits, &alphas);
+        let full = bitops(&argmax).unwrap();
+        let (same, moves) = within_budget(&argmax, &bits, &alphas, full).unwrap();
+        assert_eq!(same, argmax);
+        assert!(moves.is_empty());
+        let budget = full / 2;
+        let (g, moves) = within_budget(&argmax, &bits, &alphas, budget).unwrap();
+        assert!(bitops(&g).unwrap() <= budget);
+        assert!(!moves.is_empty());
+        // Slots the budget did not need stay at their argmax.
+        let changed = g
+            .choices
+            .iter()
+            .zip(&argmax.choices)
+            .filter(|(a, b)| a != b)
+            .count();
+        assert_eq!(changed, moves.len().min(changed));
+        assert!(changed < argmax.choices.len());
+    }
+
+    #[test]
+    fn an_impossible_budget_is_an_error() {
+        let (bits, alphas) = setup();
+        let argmax = derive_genotype(SearchSpace::BasicB, Residual::Adq, &bits, &alphas);
+        let err = within_budget(&argmax, &bits, &alphas, 1).unwrap_err();
+        assert!(err.to_string().contains("no genotype"), "{err}");
+    }
+}
