@@ -124,3 +124,41 @@ fn same_seed_same_search() {
     let csv = |run: &Path| std::fs::read_to_string(run.join("alphas.csv")).expect("csv");
     assert_eq!(csv(&a), csv(&b));
 }
+
+#[test]
+fn a_bitops_budget_moves_the_argmax_under_it() {
+    let quiet = Session {
+        quiet: true,
+        stop_at: None,
+    };
+    let free = temp("budget-free");
+    let argmax = search(&free, Some(&tiny()), &quiet)
+        .expect("search")
+        .expect("finished");
+    // One BitOp under the argmax: at least one slot has to move.
+    let mut config = tiny();
+    config.max_gbitops = Some((argmax.bitops - 1) as f64 / 1e9);
+    let run = temp("budget");
+    let got = search(&run, Some(&config), &quiet)
+        .expect("search")
+        .expect("finished");
+    assert!(
+        got.bitops < argmax.bitops,
+        "{} vs {}",
+        got.bitops,
+        argmax.bitops
+    );
+    assert_ne!(got.genotype, argmax.genotype);
+    let kept = std::fs::read_to_string(run.join("genotype_argmax.json")).expect("argmax kept");
+    assert_eq!(
+        quantnas_core::arch::Genotype::from_json(&kept).expect("valid"),
+        argmax.genotype
+    );
+    let log = std::fs::read_to_string(run.join("log.txt")).expect("log");
+    assert!(log.contains("budget"), "the moves are logged");
+    // A budget must be positive.
+    config.max_gbitops = Some(0.0);
+    assert!(config.validate().is_err());
+    let _ = std::fs::remove_dir_all(&free);
+    let _ = std::fs::remove_dir_all(&run);
+}

@@ -37,36 +37,59 @@ pub fn activation_clip(bits: Bits) -> Option<f32> {
 /// [`Bits::activation_step`]. The gradient is 1 strictly inside the clip range and 0 outside
 /// (burn's clamp passes the gradient where `0 ≤ x ≤ max`).
 ///
-/// Written as `x·m + r` with the mask `m = [0 ≤ x ≤ clip]` and the constant
-/// `r = q − x·m`, both from one pass over the values (see [`hwgq_parts`]): the forward value
-/// is `q`, the gradient `m`. Composed from burn ops (clamp = two compares and two masked
-/// fills, then divide, round, multiply and the straight-through sum) the quantizer was
-/// ≈ 13 passes over the tensor per forward and backward and the largest cost of a QAT step
-/// after the convolutions; this is 5.
+/// Written as `x·m + r` with the mask `m = [0 ≤ x ≤ clip]` and a constant `r`, both from
+/// one pass over the values ([`straight_through_parts`]): the forward value is the
+/// quantized one, the gradient `m`. Composed from burn ops (clamp = two compares and two
+/// masked fills, then divide, round, multiply and the straight-through sum) the quantizer
+/// was ≈ 13 passes over the tensor per forward and backward; this is 5, with bit-identical
+/// values and gradients (tested against the composed form).
 ///
 /// # Shapes
 /// Any; the output has the input's shape.
 pub fn input_activation<const D: usize>(x: Tensor<D>, bits: Bits) -> Tensor<D> {
     match (bits.activation_step(), activation_clip(bits)) {
         (Some(step), Some(clip)) => {
-            let (m, r) = hwgq_parts(&x, step, clip, None);
+            let (m, r) = straight_through_parts(&x, clip, StraightThrough::Round { step });
             x * m + r
         }
         _ => relu(x),
     }
 }
 
-/// Mask `[0 ≤ x ≤ clip]` and constant `r = v − x·m`, where `v = round(clamp(x)/step)·step`,
-/// or `v = clamp(x) + noise[i]` when `noise` is given (SAN), computed in one parallel pass
-/// on the host. Both tensors carry no gradient.
-pub fn hwgq_parts<const D: usize>(
+/// What a clipped activation becomes in [`straight_through_parts`].
+#[derive(Clone, Copy, Debug)]
+pub enum StraightThrough<'a> {
+    /// HWGQ: `round(y/step)·step`, the straight-through sum `y + (q − y)` of the composed form.
+    Round {
+        /// The fixed step.
+        step: f32,
+    },
+    /// SAN: `y + z[i]·sigma`, the noise a constant.
+    Noise {
+        /// Standard-normal draws, one per element.
+        z: &'a [f32],
+        /// Their scale (Δ/2).
+        sigma: f32,
+    },
+}
+
+/// Elements per parallel work item of [`straight_through_parts`].
+const PARTS_CHUNK: usize = 1 << 14;
+
+/// The mask `m = [0 ≤ x ≤ clip]` and the constant `r` for which `x·m + r` has, element for
+/// element, the value of the composed burn expression (with `y = clamp(x, 0, clip)`):
+/// `y + (q − y).detach()` for [`StraightThrough::Round`], `y + z·σ` for
+/// [`StraightThrough::Noise`]; and the gradient of burn's clamp, `m`. One parallel pass on
+/// the host; neither tensor carries a gradient.
+///
+/// # Panics
+/// If `x` is not an f32 tensor or the noise is shorter than `x`.
+pub fn straight_through_parts<const D: usize>(
     x: &Tensor<D>,
-    step: f32,
     clip: f32,
-    noise: Option<(&[f32], f32)>,
+    kind: StraightThrough<'_>,
 ) -> (Tensor<D>, Tensor<D>) {
     use rayon::prelude::*;
-    const CHUNK: usize = 1 << 14;
     let shape = x.shape();
     let device = x.device();
     let values = x
@@ -77,25 +100,33 @@ pub fn hwgq_parts<const D: usize>(
         .try_into_vec::<f32>()
         .unwrap_or_else(|e| panic!("activation tensor is not f32: {e:?}"));
     let n = values.len();
+    if let StraightThrough::Noise { z, .. } = kind {
+        assert!(z.len() >= n, "{} noise values for {n} elements", z.len());
+    }
     let mut mask = vec![0.0f32; n];
     let mut rest = vec![0.0f32; n];
-    mask.par_chunks_mut(CHUNK)
-        .zip(rest.par_chunks_mut(CHUNK))
+    mask.par_chunks_mut(PARTS_CHUNK)
+        .zip(rest.par_chunks_mut(PARTS_CHUNK))
         .enumerate()
         .for_each(|(c, (m, r))| {
-            let base = c * CHUNK;
+            let base = c * PARTS_CHUNK;
             let xs = &values[base..base + m.len()];
-            match noise {
-                Some((z, sigma)) => {
+            match kind {
+                StraightThrough::Noise { z, sigma } => {
                     let zs = &z[base..base + m.len()];
                     for (((m, r), &v), &z) in m.iter_mut().zip(r.iter_mut()).zip(xs).zip(zs) {
-                        (*m, *r) = straight_through(v, clip, v.clamp(0.0, clip) + z * sigma);
+                        // Inside: x·1 + z·σ; outside: ±0 + (y + z·σ). Both as composed.
+                        let noise = z * sigma;
+                        let y = v.clamp(0.0, clip);
+                        (*m, *r) = split(v, clip, noise, y + noise);
                     }
                 }
-                None => {
+                StraightThrough::Round { step } => {
                     for ((m, r), &v) in m.iter_mut().zip(r.iter_mut()).zip(xs) {
-                        let code = round_half_even_small(v.clamp(0.0, clip) / step);
-                        (*m, *r) = straight_through(v, clip, code * step);
+                        let y = v.clamp(0.0, clip);
+                        let q = round_half_even_small(y / step) * step;
+                        // Inside y = x: x·1 + (q − x); outside ±0 + (y + (q − y)).
+                        (*m, *r) = split(v, clip, q - v, y + (q - y));
                     }
                 }
             }
@@ -106,6 +137,19 @@ pub fn hwgq_parts<const D: usize>(
     )
 }
 
+/// `(1, inside)` for `0 ≤ v ≤ clip`, `(0, outside)` otherwise; NaN keeps NaN (in `r`, as
+/// the composed clamp does) so a diverging run is still caught.
+#[inline(always)]
+fn split(v: f32, clip: f32, inside: f32, outside: f32) -> (f32, f32) {
+    if v >= 0.0 && v <= clip {
+        (1.0, inside)
+    } else if v.is_nan() {
+        (0.0, v)
+    } else {
+        (0.0, outside)
+    }
+}
+
 /// `round(t)` with ties to even for `0 ≤ t < 2^22` (codes are at most 255): adding and
 /// removing 2^23 leaves the FPU's round-to-nearest-even to do it, branch-free and
 /// vectorisable, where `f32::round_ties_even` is a library call per element.
@@ -113,20 +157,6 @@ pub fn hwgq_parts<const D: usize>(
 fn round_half_even_small(t: f32) -> f32 {
     const MAGIC: f32 = 8_388_608.0;
     (t + MAGIC) - MAGIC
-}
-
-/// Mask and constant of `x·m + r = target` with gradient `m = [0 ≤ v ≤ clip]`. NaN stays
-/// NaN (outside the range, `r` carries it) so a diverging run is still caught.
-#[inline(always)]
-fn straight_through(v: f32, clip: f32, target: f32) -> (f32, f32) {
-    let inside = v >= 0.0 && v <= clip;
-    let m = if inside { 1.0 } else { 0.0 };
-    let r = if v.is_nan() {
-        v
-    } else {
-        target - if inside { v } else { 0.0 }
-    };
-    (m, r)
 }
 
 /// LSQ gradient scale of the step size: `1/√(q_p·numel(W))`.
@@ -218,6 +248,97 @@ mod tests {
             vec![0.0, 1.0, 1.0, 0.0],
             "straight through inside the clip only"
         );
+    }
+
+    /// Values and gradient of `x·m + r` against the composed burn expression, bit for bit.
+    fn assert_same_as_composed(
+        xs: &[f32],
+        fused: impl Fn(Tensor<1>) -> Tensor<1>,
+        composed: impl Fn(Tensor<1>) -> Tensor<1>,
+    ) {
+        let d = dev();
+        let run = |f: &dyn Fn(Tensor<1>) -> Tensor<1>| {
+            let x =
+                Tensor::<1>::from_data(TensorData::new(xs.to_vec(), [xs.len()]), &d).require_grad();
+            let y = f(x.clone());
+            let v = vec1(y.clone().detach());
+            let g = vec1(x.grad(&y.sum().backward()).unwrap());
+            (v, g)
+        };
+        let (va, ga) = run(&fused);
+        let (vb, gb) = run(&composed);
+        for (i, (a, b)) in va.iter().zip(&vb).enumerate() {
+            assert!(
+                a.to_bits() == b.to_bits() || (a == b) || (a.is_nan() && b.is_nan()),
+                "x = {}: {a} vs {b}",
+                xs[i]
+            );
+        }
+        assert_eq!(ga, gb, "gradients");
+    }
+
+    fn test_values(clip: f32, step: f32) -> Vec<f32> {
+        let mut xs: Vec<f32> = (0..4000)
+            .map(|i| (i as f32 * 0.618_034).sin() * (clip + 1.0) + 0.3)
+            .collect();
+        // exact ties, the clip edges, zero, both signs of zero
+        xs.extend([
+            0.5 * step,
+            2.5 * step,
+            3.5 * step,
+            clip,
+            0.0,
+            -0.0,
+            clip + 1e-3,
+            -1e-3,
+        ]);
+        xs
+    }
+
+    #[test]
+    fn fused_hwgq_equals_the_composed_quantizer() {
+        for bits in [Bits::B4, Bits::B8] {
+            let step = bits.activation_step().unwrap();
+            let clip = activation_clip(bits).unwrap();
+            assert_same_as_composed(
+                &test_values(clip, step),
+                |x| input_activation(x, bits),
+                |x| {
+                    let y = x.clamp(0.0, clip);
+                    let q = y.clone().div_scalar(step).round().mul_scalar(step);
+                    y.clone() + (q - y).detach()
+                },
+            );
+        }
+    }
+
+    #[test]
+    fn fused_noise_equals_clamp_plus_noise() {
+        let clip = activation_clip(Bits::B4).unwrap();
+        let sigma = Bits::B4.activation_step().unwrap() * 0.5;
+        let xs = test_values(clip, 2.0 * sigma);
+        let z: Vec<f32> = (0..xs.len())
+            .map(|i| (i as f32 * 1.37).cos() * 2.0)
+            .collect();
+        let d = dev();
+        let zt = Tensor::<1>::from_data(TensorData::new(z.clone(), [z.len()]), &d);
+        assert_same_as_composed(
+            &xs,
+            |x| {
+                let (m, r) =
+                    straight_through_parts(&x, clip, StraightThrough::Noise { z: &z, sigma });
+                x * m + r
+            },
+            |x| x.clamp(0.0, clip) + zt.clone().mul_scalar(sigma),
+        );
+    }
+
+    #[test]
+    fn nan_stays_nan() {
+        let d = dev();
+        let x = Tensor::<1>::from_data(TensorData::new(vec![f32::NAN, 1.0], [2]), &d);
+        let y = vec1(input_activation(x, Bits::B8));
+        assert!(y[0].is_nan() && y[1].is_finite(), "{y:?}");
     }
 
     #[test]

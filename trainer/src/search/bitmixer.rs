@@ -27,7 +27,10 @@ use rand::Rng;
 
 use super::noise::NoiseSource;
 use crate::nn::qconv::{init_weights, log_param};
-use crate::nn::quant::{activation_clip, input_activation, lsq_init_steps, lsq_weight};
+use crate::nn::quant::{
+    StraightThrough, activation_clip, input_activation, lsq_init_steps, lsq_weight,
+    straight_through_parts,
+};
 
 /// How a slot mixes bit widths.
 #[derive(
@@ -258,20 +261,22 @@ impl SlotInput {
     pub fn new(x: Tensor<4>, ctx: &MixContext) -> Self {
         let noisy =
             ctx.mode == MixMode::San && ctx.noise && ctx.bits.iter().any(|b| b.is_quantized());
-        let z: Option<Tensor<4>> = noisy.then(|| ctx.rng.normal(x.shape(), &x.device()));
+        let z: Option<Vec<f32>> = noisy.then(|| ctx.rng.normal_values(x.shape().num_elements()));
         let per_bit = ctx
             .bits
             .iter()
             .map(|&b| match (ctx.mode, activation_clip(b)) {
-                (MixMode::San, Some(c)) => {
-                    let clipped = x.clone().clamp(0.0, c);
-                    match &z {
-                        Some(z) => {
-                            clipped + z.clone() * activation_delta(&x, b, ctx.delta).mul_scalar(0.5)
-                        }
-                        None => clipped,
+                (MixMode::San, Some(c)) => match &z {
+                    // clip_b(x) + (Δ_b/2)·z with clip's gradient, in one pass (the values
+                    // of the composed clamp-then-add, bit for bit).
+                    Some(z) => {
+                        let sigma = activation_sigma(&x, b, ctx.delta);
+                        let (m, r) =
+                            straight_through_parts(&x, c, StraightThrough::Noise { z, sigma });
+                        x.clone() * m + r
                     }
-                }
+                    None => x.clone().clamp(0.0, c),
+                },
                 (MixMode::San, None) => relu(x.clone()),
                 _ => input_activation(x.clone(), b),
             })
@@ -284,19 +289,14 @@ impl SlotInput {
     }
 }
 
-/// SAN's Δ_b of an activation tensor (no gradient), `[1, 1, 1, 1]`.
-fn activation_delta(x: &Tensor<4>, b: Bits, delta: SanDelta) -> Tensor<4> {
+/// SAN's noise scale Δ_b/2 for an activation tensor (no gradient).
+fn activation_sigma(x: &Tensor<4>, b: Bits, delta: SanDelta) -> f32 {
     match delta {
-        SanDelta::Step => Tensor::<4>::full(
-            [1, 1, 1, 1],
-            b.activation_step().unwrap_or(0.0),
-            &x.device(),
-        ),
+        SanDelta::Step => b.activation_step().unwrap_or(0.0) * 0.5,
         SanDelta::Range => {
             let xd = x.clone().detach();
-            (xd.clone().max() - xd.min())
-                .div_scalar(b.activation_max_code() as f32)
-                .reshape([1, 1, 1, 1])
+            let d = (xd.clone().max() - xd.min()).div_scalar(b.activation_max_code() as f32);
+            d.into_scalar::<f32>() * 0.5
         }
     }
 }

@@ -129,15 +129,19 @@ mod tests {
         let (g, moves) = within_budget(&argmax, &bits, &alphas, budget).unwrap();
         assert!(bitops(&g).unwrap() <= budget);
         assert!(!moves.is_empty());
-        // Slots the budget did not need stay at their argmax.
+        // Only moved slots differ from the argmax (a slot may move twice), and the greedy
+        // stops as soon as the budget is met: undoing the last move breaks it again.
         let changed = g
             .choices
             .iter()
             .zip(&argmax.choices)
             .filter(|(a, b)| a != b)
             .count();
-        assert_eq!(changed, moves.len().min(changed));
-        assert!(changed < argmax.choices.len());
+        assert!(
+            changed >= 1 && changed <= moves.len(),
+            "{changed} vs {moves:?}"
+        );
+        assert!(changed < argmax.choices.len(), "{moves:?}");
     }
 
     #[test]

@@ -102,8 +102,15 @@ impl NoiseSource {
 
     /// A standard-normal tensor (no gradient).
     pub fn normal<const D: usize>(&self, shape: Shape, device: &Device) -> Tensor<D> {
+        let data = self.normal_values(shape.num_elements());
+        Tensor::from_data(TensorData::new(data, shape), device)
+    }
+
+    /// `n` standard-normal values, the same ones [`NoiseSource::normal`] would put in a
+    /// tensor of `n` elements.
+    pub fn normal_values(&self, n: usize) -> Vec<f32> {
         use rayon::prelude::*;
-        let mut data = vec![0.0f32; shape.num_elements()];
+        let mut data = vec![0.0f32; n];
         let base = self.0.borrow_mut().next_u64();
         data.par_chunks_mut(NOISE_CHUNK)
             .enumerate()
@@ -111,7 +118,7 @@ impl NoiseSource {
                 Xoshiro256::seed(base ^ (i as u64).wrapping_mul(0xD1B5_4A32_D192_ED03))
                     .fill_normal(chunk);
             });
-        Tensor::from_data(TensorData::new(data, shape), device)
+        data
     }
 }
 
