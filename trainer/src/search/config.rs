@@ -88,7 +88,7 @@ pub struct SearchOverrides {
 impl SearchConfig {
     /// The preset's settings for a quantized search of Basic space B.
     ///
-    /// `cpu` fits in 10 minutes on 2 cores (≈5.5 minutes on two idle cores): 10 epochs of
+    /// `cpu` fits in 10 minutes on 2 cores (≈4 minutes on two idle cores): 10 epochs of
     /// 25 iterations of 8 crops of 16×16 LR. With 250 alpha steps instead of the paper's
     /// tens of thousands, the alpha learning rate is scaled up (3e-4 → 4e-2) and so is the
     /// entropy coefficient (1e-4 → 2e-2), keeping the paper's schedule shape over the
