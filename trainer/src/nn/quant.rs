@@ -49,8 +49,12 @@ pub fn activation_clip(bits: Bits) -> Option<f32> {
 pub fn input_activation<const D: usize>(x: Tensor<D>, bits: Bits) -> Tensor<D> {
     match (bits.activation_step(), activation_clip(bits)) {
         (Some(step), Some(clip)) => {
-            let (m, r) = straight_through_parts(&x, clip, StraightThrough::Round { step });
-            x * m + r
+            let parts =
+                straight_through_parts(&x, &[(clip, StraightThrough::Round { step })], None);
+            match parts.into_iter().next() {
+                Some((m, r)) => x * m + r,
+                None => unreachable!("one target, one result"),
+            }
         }
         _ => relu(x),
     }
@@ -58,37 +62,44 @@ pub fn input_activation<const D: usize>(x: Tensor<D>, bits: Bits) -> Tensor<D> {
 
 /// What a clipped activation becomes in [`straight_through_parts`].
 #[derive(Clone, Copy, Debug)]
-pub enum StraightThrough<'a> {
+pub enum StraightThrough {
     /// HWGQ: `round(y/step)·step`, the straight-through sum `y + (q − y)` of the composed form.
     Round {
         /// The fixed step.
         step: f32,
     },
-    /// SAN: `y + z[i]·sigma`, the noise a constant.
+    /// SAN: `y + z·sigma` with z the standard-normal noise (a constant).
     Noise {
-        /// Standard-normal draws, one per element.
-        z: &'a [f32],
-        /// Their scale (Δ/2).
+        /// Δ/2.
         sigma: f32,
     },
 }
 
-/// Elements per parallel work item of [`straight_through_parts`].
-const PARTS_CHUNK: usize = 1 << 14;
+/// Elements per parallel work item of [`straight_through_parts`]; the noise source is
+/// asked for one chunk of this size at a time.
+pub const PARTS_CHUNK: usize = 1 << 15;
 
-/// The mask `m = [0 ≤ x ≤ clip]` and the constant `r` for which `x·m + r` has, element for
-/// element, the value of the composed burn expression (with `y = clamp(x, 0, clip)`):
-/// `y + (q − y).detach()` for [`StraightThrough::Round`], `y + z·σ` for
-/// [`StraightThrough::Noise`]; and the gradient of burn's clamp, `m`. One parallel pass on
-/// the host; neither tensor carries a gradient.
+/// Standard-normal noise by chunk: `fill(index, out)` writes the values of elements
+/// `index·PARTS_CHUNK …`.
+pub type NoiseFill<'a> = &'a (dyn Fn(usize, &mut [f32]) + Sync);
+
+/// For each `(clip, kind)` target, the mask `m = [0 ≤ x ≤ clip]` and the constant `r` for
+/// which `x·m + r` has, element for element, the value of the composed burn expression
+/// (with `y = clamp(x, 0, clip)`): `y + (q − y).detach()` for [`StraightThrough::Round`],
+/// `y + z·σ` for [`StraightThrough::Noise`]; and the gradient of burn's clamp, `m`.
+///
+/// One parallel pass on the host for every target at once: `x` is read once and, with
+/// `noise`, each chunk of noise is generated inside the pass and shared by the targets
+/// (SAN's one draw per input for every bit width) instead of being written out and read
+/// back. No tensor returned carries a gradient.
 ///
 /// # Panics
-/// If `x` is not an f32 tensor or the noise is shorter than `x`.
+/// If `x` is not an f32 tensor, or a `Noise` target comes without `noise`.
 pub fn straight_through_parts<const D: usize>(
     x: &Tensor<D>,
-    clip: f32,
-    kind: StraightThrough<'_>,
-) -> (Tensor<D>, Tensor<D>) {
+    targets: &[(f32, StraightThrough)],
+    noise: Option<NoiseFill<'_>>,
+) -> Vec<(Tensor<D>, Tensor<D>)> {
     use rayon::prelude::*;
     let shape = x.shape();
     let device = x.device();
@@ -100,41 +111,65 @@ pub fn straight_through_parts<const D: usize>(
         .try_into_vec::<f32>()
         .unwrap_or_else(|e| panic!("activation tensor is not f32: {e:?}"));
     let n = values.len();
-    if let StraightThrough::Noise { z, .. } = kind {
-        assert!(z.len() >= n, "{} noise values for {n} elements", z.len());
+    let noisy = targets
+        .iter()
+        .any(|(_, k)| matches!(k, StraightThrough::Noise { .. }));
+    assert!(
+        !noisy || noise.is_some(),
+        "a noise target needs a noise source"
+    );
+    let mut outputs: Vec<Vec<f32>> = (0..2 * targets.len()).map(|_| vec![0.0f32; n]).collect();
+    // Per chunk, its slice of every output (mask, rest, mask, rest, …).
+    let mut per_chunk: Vec<Vec<&mut [f32]>> =
+        (0..n.div_ceil(PARTS_CHUNK)).map(|_| Vec::new()).collect();
+    for out in &mut outputs {
+        for (c, slice) in out.chunks_mut(PARTS_CHUNK).enumerate() {
+            per_chunk[c].push(slice);
+        }
     }
-    let mut mask = vec![0.0f32; n];
-    let mut rest = vec![0.0f32; n];
-    mask.par_chunks_mut(PARTS_CHUNK)
-        .zip(rest.par_chunks_mut(PARTS_CHUNK))
+    per_chunk
+        .into_par_iter()
         .enumerate()
-        .for_each(|(c, (m, r))| {
-            let base = c * PARTS_CHUNK;
-            let xs = &values[base..base + m.len()];
-            match kind {
-                StraightThrough::Noise { z, sigma } => {
-                    let zs = &z[base..base + m.len()];
-                    for (((m, r), &v), &z) in m.iter_mut().zip(r.iter_mut()).zip(xs).zip(zs) {
-                        // Inside: x·1 + z·σ; outside: ±0 + (y + z·σ). Both as composed.
-                        let noise = z * sigma;
-                        let y = v.clamp(0.0, clip);
-                        (*m, *r) = split(v, clip, noise, y + noise);
+        .for_each(|(c, mut slices)| {
+            let start = c * PARTS_CHUNK;
+            let xs = &values[start..(start + PARTS_CHUNK).min(n)];
+            let mut z = Vec::new();
+            if let (true, Some(fill)) = (noisy, noise) {
+                z = vec![0.0f32; xs.len()];
+                fill(c, &mut z);
+            }
+            for (t, &(clip, kind)) in targets.iter().enumerate() {
+                let (head, tail) = slices.split_at_mut(2 * t + 1);
+                let (m, r) = (&mut head[2 * t], &mut tail[0]);
+                match kind {
+                    StraightThrough::Noise { sigma } => {
+                        for (((m, r), &v), &z) in m.iter_mut().zip(r.iter_mut()).zip(xs).zip(&z) {
+                            // Inside: x·1 + z·σ; outside: ±0 + (y + z·σ). Both as composed.
+                            let noise = z * sigma;
+                            let y = v.clamp(0.0, clip);
+                            (*m, *r) = split(v, clip, noise, y + noise);
+                        }
                     }
-                }
-                StraightThrough::Round { step } => {
-                    for ((m, r), &v) in m.iter_mut().zip(r.iter_mut()).zip(xs) {
-                        let y = v.clamp(0.0, clip);
-                        let q = round_half_even_small(y / step) * step;
-                        // Inside y = x: x·1 + (q − x); outside ±0 + (y + (q − y)).
-                        (*m, *r) = split(v, clip, q - v, y + (q - y));
+                    StraightThrough::Round { step } => {
+                        for ((m, r), &v) in m.iter_mut().zip(r.iter_mut()).zip(xs) {
+                            let y = v.clamp(0.0, clip);
+                            let q = round_half_even_small(y / step) * step;
+                            // Inside y = x: x·1 + (q − x); outside ±0 + (y + (q − y)).
+                            (*m, *r) = split(v, clip, q - v, y + (q - y));
+                        }
                     }
                 }
             }
         });
-    (
-        Tensor::from_data(TensorData::new(mask, shape.clone()), &device),
-        Tensor::from_data(TensorData::new(rest, shape), &device),
-    )
+    let mut it = outputs.into_iter();
+    let mut parts = Vec::with_capacity(targets.len());
+    while let (Some(m), Some(r)) = (it.next(), it.next()) {
+        parts.push((
+            Tensor::from_data(TensorData::new(m, shape.clone()), &device),
+            Tensor::from_data(TensorData::new(r, shape.clone()), &device),
+        ));
+    }
+    parts
 }
 
 /// `(1, inside)` for `0 ≤ v ≤ clip`, `(0, outside)` otherwise; NaN keeps NaN (in `r`, as
@@ -278,7 +313,7 @@ mod tests {
     }
 
     fn test_values(clip: f32, step: f32) -> Vec<f32> {
-        let mut xs: Vec<f32> = (0..4000)
+        let mut xs: Vec<f32> = (0..70_000)
             .map(|i| (i as f32 * 0.618_034).sin() * (clip + 1.0) + 0.3)
             .collect();
         // exact ties, the clip edges, zero, both signs of zero
@@ -325,12 +360,41 @@ mod tests {
         assert_same_as_composed(
             &xs,
             |x| {
-                let (m, r) =
-                    straight_through_parts(&x, clip, StraightThrough::Noise { z: &z, sigma });
+                // Chunk by chunk, as a noise source hands it out.
+                let fill = |c: usize, out: &mut [f32]| {
+                    let start = c * PARTS_CHUNK;
+                    out.copy_from_slice(&z[start..start + out.len()]);
+                };
+                let target = [(clip, StraightThrough::Noise { sigma })];
+                let parts = straight_through_parts(&x, &target, Some(&fill));
+                let (m, r) = parts.into_iter().next().unwrap();
                 x * m + r
             },
             |x| x.clamp(0.0, clip) + zt.clone().mul_scalar(sigma),
         );
+    }
+
+    #[test]
+    fn several_targets_in_one_pass_equal_one_at_a_time() {
+        let d = dev();
+        let xs = test_values(5.0, 0.02);
+        let x = Tensor::<1>::from_data(TensorData::new(xs.clone(), [xs.len()]), &d);
+        let targets: Vec<(f32, StraightThrough)> = [Bits::B4, Bits::B8]
+            .iter()
+            .map(|b| {
+                let step = b.activation_step().unwrap();
+                (
+                    activation_clip(*b).unwrap(),
+                    StraightThrough::Round { step },
+                )
+            })
+            .collect();
+        let both = straight_through_parts(&x, &targets, None);
+        for (t, target) in targets.iter().enumerate() {
+            let one = straight_through_parts(&x, std::slice::from_ref(target), None);
+            assert_eq!(vec1(both[t].0.clone()), vec1(one[0].0.clone()), "mask {t}");
+            assert_eq!(vec1(both[t].1.clone()), vec1(one[0].1.clone()), "rest {t}");
+        }
     }
 
     #[test]

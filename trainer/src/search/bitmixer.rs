@@ -28,8 +28,7 @@ use rand::Rng;
 use super::noise::NoiseSource;
 use crate::nn::qconv::{init_weights, log_param};
 use crate::nn::quant::{
-    StraightThrough, activation_clip, input_activation, lsq_init_steps, lsq_weight,
-    straight_through_parts,
+    NoiseFill, StraightThrough, activation_clip, lsq_init_steps, lsq_weight, straight_through_parts,
 };
 
 /// How a slot mixes bit widths.
@@ -257,28 +256,52 @@ pub struct SlotInput {
 }
 
 impl SlotInput {
-    /// Prepares `x` for the mixing of `ctx`.
+    /// Prepares `x` for the mixing of `ctx`: one host pass over `x` for all quantized
+    /// widths (see [`straight_through_parts`]); in `san` mode with noise the one
+    /// standard-normal draw for all widths is generated inside that pass.
     pub fn new(x: Tensor<4>, ctx: &MixContext) -> Self {
         let noisy =
             ctx.mode == MixMode::San && ctx.noise && ctx.bits.iter().any(|b| b.is_quantized());
-        let z: Option<Vec<f32>> = noisy.then(|| ctx.rng.normal_values(x.shape().num_elements()));
+        let draw = noisy.then(|| ctx.rng.draw());
+        let fill = |c: usize, out: &mut [f32]| {
+            if let Some(d) = draw {
+                d.fill(c, out);
+            }
+        };
+        let targets: Vec<(f32, StraightThrough)> = ctx
+            .bits
+            .iter()
+            .filter_map(|&b| {
+                let clip = activation_clip(b)?;
+                let kind = if ctx.mode == MixMode::San {
+                    StraightThrough::Noise {
+                        sigma: activation_sigma(&x, b, ctx.delta),
+                    }
+                } else {
+                    StraightThrough::Round {
+                        step: b.activation_step()?,
+                    }
+                };
+                Some((clip, kind))
+            })
+            .collect();
+        // SAN without noise (validation) mixes the plain clipped inputs.
+        let mut parts = if ctx.mode == MixMode::San && !noisy {
+            Vec::new().into_iter()
+        } else {
+            straight_through_parts(&x, &targets, noisy.then_some(&fill as NoiseFill<'_>))
+                .into_iter()
+        };
         let per_bit = ctx
             .bits
             .iter()
-            .map(|&b| match (ctx.mode, activation_clip(b)) {
-                (MixMode::San, Some(c)) => match &z {
-                    // clip_b(x) + (Δ_b/2)·z with clip's gradient, in one pass (the values
-                    // of the composed clamp-then-add, bit for bit).
-                    Some(z) => {
-                        let sigma = activation_sigma(&x, b, ctx.delta);
-                        let (m, r) =
-                            straight_through_parts(&x, c, StraightThrough::Noise { z, sigma });
-                        x.clone() * m + r
-                    }
+            .map(|&b| match activation_clip(b) {
+                // `parts` holds one entry per quantized width, in order.
+                Some(c) => match parts.next() {
+                    Some((m, r)) => x.clone() * m + r,
                     None => x.clone().clamp(0.0, c),
                 },
-                (MixMode::San, None) => relu(x.clone()),
-                _ => input_activation(x.clone(), b),
+                None => relu(x.clone()),
             })
             .collect();
         SlotInput {

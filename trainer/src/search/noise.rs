@@ -76,7 +76,7 @@ impl Xoshiro256 {
 }
 
 /// Samples per independently seeded chunk of a noise tensor.
-const NOISE_CHUNK: usize = 1 << 15;
+pub const NOISE_CHUNK: usize = 1 << 15;
 
 /// The noise generator a forward pass draws from (interior mutability: the supernet's
 /// forward takes `&self`).
@@ -111,14 +111,35 @@ impl NoiseSource {
     pub fn normal_values(&self, n: usize) -> Vec<f32> {
         use rayon::prelude::*;
         let mut data = vec![0.0f32; n];
-        let base = self.0.borrow_mut().next_u64();
+        let draw = self.draw();
         data.par_chunks_mut(NOISE_CHUNK)
             .enumerate()
-            .for_each(|(i, chunk)| {
-                Xoshiro256::seed(base ^ (i as u64).wrapping_mul(0xD1B5_4A32_D192_ED03))
-                    .fill_normal(chunk);
-            });
+            .for_each(|(i, chunk)| draw.fill(i, chunk));
         data
+    }
+
+    /// Starts the next draw: its values can then be made chunk by chunk, in any order and
+    /// on any thread, by [`NoiseDraw::fill`] (used to generate noise inside the pass that
+    /// consumes it).
+    pub fn draw(&self) -> NoiseDraw {
+        NoiseDraw {
+            base: self.0.borrow_mut().next_u64(),
+        }
+    }
+}
+
+/// One draw of standard-normal values, split into [`NOISE_CHUNK`]-sized chunks that each
+/// have their own stream.
+#[derive(Clone, Copy, Debug)]
+pub struct NoiseDraw {
+    base: u64,
+}
+
+impl NoiseDraw {
+    /// Fills `out` with the values of chunk `index` (elements `index·NOISE_CHUNK…`).
+    pub fn fill(&self, index: usize, out: &mut [f32]) {
+        Xoshiro256::seed(self.base ^ (index as u64).wrapping_mul(0xD1B5_4A32_D192_ED03))
+            .fill_normal(out);
     }
 }
 
@@ -140,6 +161,22 @@ mod tests {
         assert!((kurt - 3.0).abs() < 0.05, "kurtosis {kurt}");
         let within1 = v.iter().filter(|x| x.abs() < 1.0).count() as f64 / n;
         assert!((within1 - 0.6827).abs() < 0.005, "P(|z|<1) = {within1}");
+    }
+
+    #[test]
+    fn a_draw_filled_by_chunks_equals_the_whole_draw() {
+        // The one-pass SAN input generates noise chunk by chunk inside its own parallel
+        // pass; it must see the values `normal_values` gives, so the chunkings agree.
+        assert_eq!(NOISE_CHUNK, crate::nn::quant::PARTS_CHUNK);
+        let n = 2 * NOISE_CHUNK + 123;
+        let (a, b) = (NoiseSource::new(5), NoiseSource::new(5));
+        let whole = a.normal_values(n);
+        let draw = b.draw();
+        for (c, chunk) in whole.chunks(NOISE_CHUNK).enumerate().rev() {
+            let mut got = vec![0.0f32; chunk.len()];
+            draw.fill(c, &mut got);
+            assert_eq!(got, chunk, "chunk {c}");
+        }
     }
 
     #[test]
