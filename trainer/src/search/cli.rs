@@ -171,8 +171,10 @@ pub fn run(args: &SearchArgs) -> Result<()> {
     );
     println!("run folder: {}", out.run.display());
     println!(
-        "retrain it: cargo run --release -p trainer -- train --arch {}",
-        out.run.join("genotype.json").display()
+        "retrain it (the pipeline's recipe): cargo run --release -p trainer -- train --arch {} --steps {} --lr {}",
+        out.run.join("genotype.json").display(),
+        crate::pipeline::CPU_TRAIN_STEPS,
+        crate::pipeline::CPU_TRAIN_LR
     );
     Ok(())
 }
