@@ -28,6 +28,14 @@ fn tiny() -> SearchConfig {
     c
 }
 
+/// A session without progress output that runs to the end.
+fn quiet() -> Session {
+    Session {
+        quiet: true,
+        stop_at: None,
+    }
+}
+
 fn temp(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("qn-search-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
@@ -37,10 +45,7 @@ fn temp(name: &str) -> PathBuf {
 #[test]
 fn resumed_search_equals_uninterrupted() {
     let config = tiny();
-    let quiet = Session {
-        quiet: true,
-        stop_at: None,
-    };
+    let quiet = quiet();
     let a = temp("a");
     let full = search(&a, Some(&config), &quiet)
         .expect("search")
@@ -98,15 +103,7 @@ fn bad_settings_are_clear_errors() {
     };
     let config = SearchConfig::resolve(Preset::Cpu, &o).expect("config resolves");
     let run = temp("bad");
-    let err = search(
-        &run,
-        Some(&config),
-        &Session {
-            quiet: true,
-            stop_at: None,
-        },
-    )
-    .expect_err("missing data");
+    let err = search(&run, Some(&config), &quiet()).expect_err("missing data");
     assert!(format!("{err:#}").contains("no/such/folder"), "{err:#}");
     let _ = std::fs::remove_dir_all(&run);
 }
@@ -114,10 +111,7 @@ fn bad_settings_are_clear_errors() {
 #[test]
 fn same_seed_same_search() {
     let config = tiny();
-    let quiet = Session {
-        quiet: true,
-        stop_at: None,
-    };
+    let quiet = quiet();
     let (a, b) = (temp("det-a"), temp("det-b"));
     search(&a, Some(&config), &quiet).expect("a");
     search(&b, Some(&config), &quiet).expect("b");
@@ -127,10 +121,7 @@ fn same_seed_same_search() {
 
 #[test]
 fn a_bitops_budget_moves_the_argmax_under_it() {
-    let quiet = Session {
-        quiet: true,
-        stop_at: None,
-    };
+    let quiet = quiet();
     let free = temp("budget-free");
     let argmax = search(&free, Some(&tiny()), &quiet)
         .expect("search")

@@ -268,30 +268,30 @@ impl SlotInput {
                 d.fill(c, out);
             }
         };
-        let targets: Vec<(f32, StraightThrough)> = ctx
-            .bits
-            .iter()
-            .filter_map(|&b| {
-                let clip = activation_clip(b)?;
-                let kind = if ctx.mode == MixMode::San {
-                    StraightThrough::Noise {
-                        sigma: activation_sigma(&x, b, ctx.delta),
-                    }
-                } else {
-                    StraightThrough::Round {
-                        step: b.activation_step()?,
-                    }
-                };
-                Some((clip, kind))
-            })
-            .collect();
-        // SAN without noise (validation) mixes the plain clipped inputs.
+        // SAN without noise (validation) mixes the plain clipped inputs: nothing to prepare.
         let mut parts = if ctx.mode == MixMode::San && !noisy {
-            Vec::new().into_iter()
+            Vec::new()
         } else {
+            let targets: Vec<(f32, StraightThrough)> = ctx
+                .bits
+                .iter()
+                .filter_map(|&b| {
+                    let clip = activation_clip(b)?;
+                    let kind = if ctx.mode == MixMode::San {
+                        StraightThrough::Noise {
+                            sigma: activation_sigma(&x, b, ctx.delta),
+                        }
+                    } else {
+                        StraightThrough::Round {
+                            step: b.activation_step()?,
+                        }
+                    };
+                    Some((clip, kind))
+                })
+                .collect();
             straight_through_parts(&x, &targets, noisy.then_some(&fill as NoiseFill<'_>))
-                .into_iter()
-        };
+        }
+        .into_iter();
         let per_bit = ctx
             .bits
             .iter()
