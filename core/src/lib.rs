@@ -7,6 +7,7 @@
 //! `no_std` + `alloc`; the `std` feature only adds `std::error::Error` conveniences.
 #![cfg_attr(not(feature = "std"), no_std)]
 #![warn(missing_docs)]
+#![forbid(unsafe_code)]
 
 extern crate alloc;
 

@@ -9,6 +9,7 @@ pub mod data;
 pub mod eval;
 pub mod export;
 pub mod imageio;
+pub mod malloc;
 pub mod nn;
 pub mod pipeline;
 pub mod search;

@@ -22,6 +22,7 @@
 //! assert_eq!(report["bitops"], 37_056u64 * 1024 * 64);
 //! ```
 #![warn(missing_docs)]
+#![forbid(unsafe_code)]
 
 mod cost;
 mod error;

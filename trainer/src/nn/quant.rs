@@ -133,33 +133,19 @@ pub fn straight_through_parts<const D: usize>(
         .for_each(|(c, mut slices)| {
             let start = c * PARTS_CHUNK;
             let xs = &values[start..(start + PARTS_CHUNK).min(n)];
-            let mut z = Vec::new();
-            if let (true, Some(fill)) = (noisy, noise) {
-                z = vec![0.0f32; xs.len()];
-                fill(c, &mut z);
-            }
-            for (t, &(clip, kind)) in targets.iter().enumerate() {
-                let (head, tail) = slices.split_at_mut(2 * t + 1);
-                let (m, r) = (&mut head[2 * t], &mut tail[0]);
-                match kind {
-                    StraightThrough::Noise { sigma } => {
-                        for (((m, r), &v), &z) in m.iter_mut().zip(r.iter_mut()).zip(xs).zip(&z) {
-                            // Inside: x·1 + z·σ; outside: ±0 + (y + z·σ). Both as composed.
-                            let noise = z * sigma;
-                            let y = v.clamp(0.0, clip);
-                            (*m, *r) = split(v, clip, noise, y + noise);
-                        }
+            NOISE_SCRATCH.with_borrow_mut(|scratch| {
+                let z: &[f32] = match (noisy, noise) {
+                    (true, Some(fill)) => {
+                        // A per-thread buffer: a fresh zeroed one per chunk cost as much
+                        // memset as the generator took time.
+                        scratch.resize(xs.len(), 0.0);
+                        fill(c, scratch);
+                        scratch
                     }
-                    StraightThrough::Round { step } => {
-                        for ((m, r), &v) in m.iter_mut().zip(r.iter_mut()).zip(xs) {
-                            let y = v.clamp(0.0, clip);
-                            let q = round_half_even_small(y / step) * step;
-                            // Inside y = x: x·1 + (q − x); outside ±0 + (y + (q − y)).
-                            (*m, *r) = split(v, clip, q - v, y + (q - y));
-                        }
-                    }
-                }
-            }
+                    _ => &[],
+                };
+                parts_of_chunk(xs, z, targets, &mut slices);
+            });
         });
     let mut it = outputs.into_iter();
     let mut parts = Vec::with_capacity(targets.len());
@@ -170,6 +156,43 @@ pub fn straight_through_parts<const D: usize>(
         ));
     }
     parts
+}
+
+thread_local! {
+    /// Noise of the chunk a thread is working on in [`straight_through_parts`].
+    static NOISE_SCRATCH: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// One chunk of [`straight_through_parts`]: `slices` holds the chunk's part of every output
+/// (mask, rest, mask, rest, …), `z` its noise (empty without noise targets).
+fn parts_of_chunk(
+    xs: &[f32],
+    z: &[f32],
+    targets: &[(f32, StraightThrough)],
+    slices: &mut [&mut [f32]],
+) {
+    for (t, &(clip, kind)) in targets.iter().enumerate() {
+        let (head, tail) = slices.split_at_mut(2 * t + 1);
+        let (m, r) = (&mut head[2 * t], &mut tail[0]);
+        match kind {
+            StraightThrough::Noise { sigma } => {
+                for (((m, r), &v), &z) in m.iter_mut().zip(r.iter_mut()).zip(xs).zip(z) {
+                    // Inside: x·1 + z·σ; outside: ±0 + (y + z·σ). Both as composed.
+                    let noise = z * sigma;
+                    let y = v.clamp(0.0, clip);
+                    (*m, *r) = split(v, clip, noise, y + noise);
+                }
+            }
+            StraightThrough::Round { step } => {
+                for ((m, r), &v) in m.iter_mut().zip(r.iter_mut()).zip(xs) {
+                    let y = v.clamp(0.0, clip);
+                    let q = round_half_even_small(y / step) * step;
+                    // Inside y = x: x·1 + (q − x); outside ±0 + (y + (q − y)).
+                    (*m, *r) = split(v, clip, q - v, y + (q - y));
+                }
+            }
+        }
+    }
 }
 
 /// `(1, inside)` for `0 ≤ v ≤ clip`, `(0, outside)` otherwise; NaN keeps NaN (in `r`, as

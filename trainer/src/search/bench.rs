@@ -147,17 +147,33 @@ pub fn run(args: &SearchStepArgs) -> Result<()> {
         mu: 0.0,
         grad_clip: 5.0,
     };
-    let mut total = vec![0.0f64; learners.len()];
+    // rounds[i][k]: milliseconds of mode k in timed round i.
+    let mut rounds: Vec<Vec<f64>> = Vec::with_capacity(args.iters);
     for it in 0..args.warmup + args.iters {
-        for (k, l) in learners.iter_mut().enumerate() {
+        let mut round = Vec::with_capacity(learners.len());
+        for l in &mut learners {
             let t = Instant::now();
             l.iterate(&batches[0], &batches[1], p)?;
-            if it >= args.warmup {
-                total[k] += t.elapsed().as_secs_f64() * 1e3;
-            }
+            round.push(t.elapsed().as_secs_f64() * 1e3);
+        }
+        if it >= args.warmup {
+            rounds.push(round);
         }
     }
-    let ms: Vec<f64> = total.iter().map(|t| t / args.iters.max(1) as f64).collect();
+    let ms: Vec<f64> = (0..learners.len())
+        .map(|k| rounds.iter().map(|r| r[k]).sum::<f64>() / rounds.len().max(1) as f64)
+        .collect();
+    // Machine noise moves whole rounds; the per-round ratio to a reference mode cancels
+    // most of it, and its median ignores the odd disturbed round.
+    let reference = args
+        .mode
+        .iter()
+        .position(|&m| m == MixMode::Shared)
+        .unwrap_or(0);
+    let ratios: Vec<f64> = (0..learners.len())
+        .map(|k| median(rounds.iter().map(|r| r[k] / r[reference]).collect()))
+        .collect();
+    let reference_name = format!("{:?}", args.mode[reference]).to_lowercase();
     if args.json {
         let modes: serde_json::Map<String, serde_json::Value> = args
             .mode
@@ -165,9 +181,16 @@ pub fn run(args: &SearchStepArgs) -> Result<()> {
             .zip(&ms)
             .map(|(m, v)| (format!("{m:?}").to_lowercase(), (*v).into()))
             .collect();
+        let ratio: serde_json::Map<String, serde_json::Value> = args
+            .mode
+            .iter()
+            .zip(&ratios)
+            .map(|(m, v)| (format!("{m:?}").to_lowercase(), (*v).into()))
+            .collect();
         let v = serde_json::json!({
             "space": args.space.name(), "bits": bits.to_string(), "batch": args.batch,
             "lr_size": args.lr_size, "iters": args.iters, "ms_per_iter": modes,
+            "reference": reference_name, "median_round_ratio": ratio,
         });
         println!("{v}");
     } else {
@@ -175,13 +198,24 @@ pub fn run(args: &SearchStepArgs) -> Result<()> {
             "search iteration (alpha + weight step), {} bits {}, batch {} at {}x{} LR, {} iterations:",
             args.space, bits, args.batch, args.lr_size, args.lr_size, args.iters
         );
-        for (m, v) in args.mode.iter().zip(&ms) {
+        for ((m, v), r) in args.mode.iter().zip(&ms).zip(&ratios) {
             println!(
-                "  {:<12} {:>9.1} ms/iter",
+                "  {:<12} {:>9.1} ms/iter   {:.3}× {reference_name} (median per round)",
                 format!("{m:?}").to_lowercase(),
-                v
+                v,
+                r
             );
         }
     }
     Ok(())
+}
+
+/// The median (mean of the middle two for an even count); NaN for none.
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
 }

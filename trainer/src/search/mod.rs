@@ -14,3 +14,4 @@ pub mod run;
 pub mod schedule;
 pub mod step;
 pub mod supernet;
+pub mod ziggurat;
