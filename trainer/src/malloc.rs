@@ -14,9 +14,16 @@
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 const MMAP_THRESHOLDS: [i32; 2] = [1 << 30, 32 << 20];
 
-/// Tunes the C allocator for tensor-sized blocks (glibc only; elsewhere it does nothing).
-/// Returns whether both settings were accepted. Call once, early, from the binary.
+/// Set (to anything) to keep glibc's own allocator settings, e.g. to measure the
+/// difference or where memory matters more than speed.
+pub const DEFAULTS_VAR: &str = "QUANTNAS_MALLOC_DEFAULTS";
+
+/// Tunes the C allocator for tensor-sized blocks (glibc only, and not when
+/// [`DEFAULTS_VAR`] is set). Returns whether it did. Call once, early, from the binary.
 pub fn keep_freed_memory() -> bool {
+    if std::env::var_os(DEFAULTS_VAR).is_some() {
+        return false;
+    }
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
         // SAFETY: mallopt takes two integers and only changes allocator parameters; glibc
@@ -33,5 +40,17 @@ pub fn keep_freed_memory() -> bool {
     #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
     {
         false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    fn glibc_accepts_the_settings() {
+        // The test process may have the variable set by a user; the check is about glibc.
+        if std::env::var_os(super::DEFAULTS_VAR).is_none() {
+            assert!(super::keep_freed_memory());
+        }
     }
 }

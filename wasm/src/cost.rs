@@ -19,6 +19,14 @@ pub fn arch_cost(arch_json: &str, lr_height: u32, lr_width: u32) -> Result<Strin
     serde_json::to_string(&report).map_err(fail)
 }
 
+/// Core's colour for a bit width (`Bits::colour`), which the page puts in its CSS so that
+/// its pictures match the trainer's; an error for a width other than 4, 8 or 32.
+#[cfg_attr(target_family = "wasm", wasm_bindgen(js_name = bitsColour))]
+pub fn bits_colour(bits: u32) -> Result<String, Failure> {
+    let b = quantnas_core::arch::Bits::try_from(bits).map_err(fail)?;
+    Ok(b.colour().to_string())
+}
+
 /// The version of these bindings (the workspace version).
 #[cfg_attr(target_family = "wasm", wasm_bindgen)]
 pub fn version() -> String {
@@ -41,6 +49,16 @@ mod tests {
         assert_eq!(small["layers"].as_array().unwrap().len(), 3);
         assert_eq!(small["layers"][0]["bits"], 8);
         assert_eq!(at(64, 32)["bitops"], 2 * 37_056u64 * 1024 * 64);
+    }
+
+    #[test]
+    fn bit_colours_are_core_s_and_bad_widths_are_errors() {
+        for b in quantnas_core::arch::Bits::ALL {
+            assert_eq!(bits_colour(b.get()).unwrap(), b.colour());
+        }
+        assert_ne!(bits_colour(4).unwrap(), bits_colour(8).unwrap());
+        let e = bits_colour(5).unwrap_err().to_string();
+        assert!(e.contains('5'), "{e}");
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The error type of the bindings, and what it becomes at the JavaScript boundary.
 
-use quantnas_core::arch::ArchError;
+use quantnas_core::arch::{ArchError, BadBits};
 use quantnas_core::image::ImageError;
 use quantnas_core::model::ModelError;
 
@@ -45,6 +45,9 @@ pub enum Error {
     /// A model file that does not load, or an input the model cannot run on.
     #[error(transparent)]
     Model(ModelError),
+    /// A bit width other than 4, 8 or 32.
+    #[error(transparent)]
+    Bits(#[from] BadBits),
     /// Architecture JSON that does not parse.
     #[error("invalid architecture JSON at line {line}, column {column}: {message}")]
     ArchJson {

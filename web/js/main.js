@@ -599,6 +599,10 @@ async function main() {
     const wasm = await import("../pkg/quantnas_wasm.js");
     await wasm.default();
     state.wasm = wasm;
+    // Bit-width colours come from core, as in the trainer's SVG pictures.
+    for (const b of [4, 8, 32]) {
+      document.documentElement.style.setProperty(`--b${b}`, wasm.bitsColour(b));
+    }
   } catch (e) {
     return fatal(`The WebAssembly package is missing or broken (${e.message || e}). Build it with ./web/build.sh.`);
   }

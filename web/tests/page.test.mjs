@@ -91,6 +91,19 @@ try {
   assert.equal(await page.textContent('[data-testid="bitops-reported"]'), "2.43 G");
   assert.equal(await page.locator("#layer-bars rect").count(), 3, "one bar per ESPCN conv");
   assert.equal(await page.locator("#arch .slot").count(), 3, "ESPCN drawn as its three convs");
+  // The bit-width colours are core's (set from wasm at start-up): an 8-bit bar is painted
+  // with --b8, and --b8 is a colour.
+  const colours = await page.evaluate(() => {
+    const b8 = getComputedStyle(document.documentElement).getPropertyValue("--b8").trim();
+    const probe = document.createElement("div");
+    probe.style.color = b8;
+    document.body.append(probe);
+    const want = getComputedStyle(probe).color;
+    probe.remove();
+    return { b8, want, bar: getComputedStyle(document.querySelector("#layer-bars rect.b8")).fill };
+  });
+  assert.match(colours.b8, /^#[0-9a-f]{6}$/, "core's 8-bit colour is in the page's CSS");
+  assert.equal(colours.bar, colours.want, "8-bit layers are drawn in core's 8-bit colour");
   await page.selectOption("#cost-select", firstNetwork);
   assert.match(await page.textContent('[data-testid="bitops-total"]'), /^\d[\d.]* [kMGTP]$/);
   assert.ok((await page.locator("#layer-bars rect").count()) > 0, "per-layer bars drawn");

@@ -39,6 +39,17 @@ impl Bits {
         self.0 < 32
     }
 
+    /// The colour that stands for this width wherever the project draws a network: the
+    /// trainer's SVG pictures and the web page (which sets its CSS from it), so a 4-bit
+    /// layer looks the same in both.
+    pub fn colour(self) -> &'static str {
+        match self.0 {
+            4 => "#e4572e",
+            8 => "#2e86ab",
+            _ => "#76b041",
+        }
+    }
+
     /// BitOps per MAC: weight bits × activation bits (spec §8).
     pub fn bitops_per_mac(self) -> u64 {
         u64::from(self.0) * u64::from(self.0)
@@ -94,6 +105,8 @@ impl fmt::Display for BadBits {
         write!(f, "bit width {} is not one of 4, 8, 32", self.0)
     }
 }
+
+impl core::error::Error for BadBits {}
 
 #[cfg(test)]
 mod tests {

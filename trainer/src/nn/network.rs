@@ -80,6 +80,25 @@ fn post_inc(v: &mut usize) -> usize {
     *v - 1
 }
 
+/// Runs a node with fixed parameters (conv, batch norm, ADQ) that live at index `p` of the
+/// given lists, taking its inputs from `next` in `NodeKind::inputs()` order; `None` for
+/// [`NodeParams::None`]. Shared by child networks and the supernet.
+pub fn forward_fixed(
+    p: NodeParams,
+    (convs, norms, adqs): (&[QConv], &[BatchNorm], &[Adq]),
+    next: &mut impl FnMut() -> Tensor<4>,
+) -> Option<Tensor<4>> {
+    Some(match p {
+        NodeParams::Conv(k) => convs[k].forward(next()),
+        NodeParams::Norm(k) => norms[k].forward(next()),
+        NodeParams::Adq(k) => {
+            let branch = next();
+            adqs[k].forward(branch, next())
+        }
+        NodeParams::None => return None,
+    })
+}
+
 /// Initial weights of the last conv of every residual branch are scaled by this, so that a
 /// fresh network starts close to its skip path (head → upsample → pixel shuffle, like
 /// ESPCN) and the branches grow in; the idea of SkipInit/Fixup and of EDSR's residual
@@ -168,18 +187,17 @@ impl Network {
                 ins.next()
                     .unwrap_or_else(|| panic!("node {i} has too few inputs"))
             };
-            match self.params[i] {
-                NodeParams::Conv(k) => self.convs[k].forward(next()),
-                NodeParams::Norm(k) => self.norms[k].forward(next()),
-                NodeParams::Adq(k) => {
-                    let branch = next();
-                    self.adqs[k].forward(branch, next())
-                }
-                NodeParams::None => panic!(
+            forward_fixed(
+                self.params[i],
+                (&self.convs, &self.norms, &self.adqs),
+                &mut next,
+            )
+            .unwrap_or_else(|| {
+                panic!(
                     "node {} has parameters the network does not hold",
                     self.graph.nodes[i].name
-                ),
-            }
+                )
+            })
         })
     }
 

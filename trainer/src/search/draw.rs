@@ -11,15 +11,6 @@ use quantnas_core::cost::CostReport;
 
 use super::alphas::SearchBits;
 
-/// Fill colour of a bit width (the web page uses the same palette).
-pub fn bits_colour(bits: u32) -> &'static str {
-    match bits {
-        4 => "#e4572e",
-        8 => "#2e86ab",
-        _ => "#76b041",
-    }
-}
-
 fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -195,7 +186,7 @@ pub fn genotype_svg(g: &Genotype, report: &CostReport) -> String {
         let _ = write!(
             s,
             r#"<rect x="{x}" y="{y}" width="{bw}" height="{bh}" rx="6" fill="{}" fill-opacity="0.85"/><text x="{}" y="{}" fill="white" font-weight="bold">{}</text><text x="{}" y="{}" fill="white">{} · {} bit</text><text x="{}" y="{}" fill="white" font-size="10">{:.1}% of BitOps</text>"#,
-            bits_colour(choice.bits.get()),
+            choice.bits.colour(),
             x + 8.0,
             y + 16.0,
             escape(&slot.name),
@@ -224,7 +215,7 @@ pub fn genotype_svg(g: &Genotype, report: &CostReport) -> String {
         let _ = write!(
             s,
             r#"<rect x="{x}" y="{ly}" width="16" height="16" fill="{}"/><text x="{}" y="{}">{} bit</text>"#,
-            bits_colour(b.get()),
+            b.colour(),
             x + 22.0,
             ly + 13.0,
             b

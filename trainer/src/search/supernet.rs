@@ -12,22 +12,17 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 
 use super::bitmixer::{BitMixer, MixContext};
-use crate::nn::network::{BN_EPS, BN_MOMENTUM, Network, run_graph};
+use crate::nn::network::{BN_EPS, BN_MOMENTUM, Network, NodeParams, forward_fixed, run_graph};
 use crate::nn::{Adq, QConv};
 
 /// Where a node's parameters live.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SuperParams {
-    /// Parameter-free.
-    None,
     /// Index into [`Supernet::mixers`].
     Mixer(usize),
-    /// Index into [`Supernet::convs`] (fixed convs).
-    Conv(usize),
-    /// Index into [`Supernet::norms`].
-    Norm(usize),
-    /// Index into [`Supernet::adqs`].
-    Adq(usize),
+    /// Parameter-free, or fixed parameters (indices into [`Supernet::convs`],
+    /// [`Supernet::norms`], [`Supernet::adqs`]) as in a child network.
+    Fixed(NodeParams),
 }
 
 /// Supernet weights (not the alphas, which live in [`super::alphas::Alphas`]).
@@ -72,7 +67,7 @@ impl Supernet {
                 }
                 NodeKind::Conv(c) => {
                     convs.push(QConv::init(c, &mut rng, device));
-                    SuperParams::Conv(convs.len() - 1)
+                    SuperParams::Fixed(NodeParams::Conv(convs.len() - 1))
                 }
                 NodeKind::BatchNorm { input } => {
                     let ch = shapes.as_ref().map_or(0, |s| s[*input].c);
@@ -82,13 +77,13 @@ impl Supernet {
                             .with_momentum(BN_MOMENTUM)
                             .init(device),
                     );
-                    SuperParams::Norm(norms.len() - 1)
+                    SuperParams::Fixed(NodeParams::Norm(norms.len() - 1))
                 }
                 NodeKind::Adq { .. } => {
                     adqs.push(Adq::init(device));
-                    SuperParams::Adq(adqs.len() - 1)
+                    SuperParams::Fixed(NodeParams::Adq(adqs.len() - 1))
                 }
-                _ => SuperParams::None,
+                _ => SuperParams::Fixed(NodeParams::None),
             };
             params.push(p);
         }
@@ -107,18 +102,21 @@ impl Supernet {
     /// # Shapes
     /// `[n, 3, h, w] → [n, 3, 4h, 4w]`
     pub fn forward(&self, x: Tensor<4>, probs: &[Tensor<1>], ctx: &MixContext) -> Tensor<4> {
-        run_graph(&self.graph, x, |i, mut ins| {
-            let first = ins.swap_remove(0);
+        run_graph(&self.graph, x, |i, ins| {
+            let mut ins = ins.into_iter();
+            let mut next = || {
+                ins.next()
+                    .unwrap_or_else(|| panic!("supernet node {i} has too few inputs"))
+            };
             match self.params[i] {
                 SuperParams::Mixer(k) => {
                     let m = &self.mixers[k];
-                    m.forward(first, probs[m.slot].clone(), ctx)
+                    m.forward(next(), probs[m.slot].clone(), ctx)
                 }
-                SuperParams::Conv(k) => self.convs[k].forward(first),
-                SuperParams::Norm(k) => self.norms[k].forward(first),
-                // inputs() of Adq is [branch, skip]; swap_remove moved skip to index 0.
-                SuperParams::Adq(k) => self.adqs[k].forward(first, ins.swap_remove(0)),
-                SuperParams::None => first,
+                SuperParams::Fixed(p) => {
+                    forward_fixed(p, (&self.convs, &self.norms, &self.adqs), &mut next)
+                        .unwrap_or_else(|| panic!("supernet node {i} has no parameters"))
+                }
             }
         })
     }
