@@ -64,8 +64,8 @@ pub struct PipelineArgs {
 /// BitOps budget of the pipeline's genotype unless `--max-gbitops` says otherwise.
 pub const DEFAULT_MAX_GBITOPS: f64 = 3.0;
 
-/// Default retraining steps of the cpu pipeline (1984 s on two idle cores for the bundled
-/// 2.85 GBitOps genotype, ≈0.28 s per step).
+/// Default retraining steps of the cpu pipeline (1789 s on two idle cores for the bundled
+/// 2.91 GBitOps genotype, ≈0.26 s per step).
 pub const CPU_TRAIN_STEPS: u64 = 7000;
 
 /// Default peak learning rate of the cpu pipeline's retraining. The spec's 1e-4 is for

@@ -173,24 +173,20 @@ pub fn run(args: &SearchStepArgs) -> Result<()> {
     let ratios: Vec<f64> = (0..learners.len())
         .map(|k| median(rounds.iter().map(|r| r[k] / r[reference]).collect()))
         .collect();
-    let reference_name = format!("{:?}", args.mode[reference]).to_lowercase();
+    let reference_name = mode_name(args.mode[reference]);
     if args.json {
-        let modes: serde_json::Map<String, serde_json::Value> = args
-            .mode
-            .iter()
-            .zip(&ms)
-            .map(|(m, v)| (format!("{m:?}").to_lowercase(), (*v).into()))
-            .collect();
-        let ratio: serde_json::Map<String, serde_json::Value> = args
-            .mode
-            .iter()
-            .zip(&ratios)
-            .map(|(m, v)| (format!("{m:?}").to_lowercase(), (*v).into()))
-            .collect();
+        // One number per mode, keyed by the mode's name.
+        let per_mode = |values: &[f64]| -> serde_json::Map<String, serde_json::Value> {
+            args.mode
+                .iter()
+                .zip(values)
+                .map(|(&m, &v)| (mode_name(m), v.into()))
+                .collect()
+        };
         let v = serde_json::json!({
             "space": args.space.name(), "bits": bits.to_string(), "batch": args.batch,
-            "lr_size": args.lr_size, "iters": args.iters, "ms_per_iter": modes,
-            "reference": reference_name, "median_round_ratio": ratio,
+            "lr_size": args.lr_size, "iters": args.iters, "ms_per_iter": per_mode(&ms),
+            "reference": reference_name, "median_round_ratio": per_mode(&ratios),
         });
         println!("{v}");
     } else {
@@ -198,16 +194,21 @@ pub fn run(args: &SearchStepArgs) -> Result<()> {
             "search iteration (alpha + weight step), {} bits {}, batch {} at {}x{} LR, {} iterations:",
             args.space, bits, args.batch, args.lr_size, args.lr_size, args.iters
         );
-        for ((m, v), r) in args.mode.iter().zip(&ms).zip(&ratios) {
+        for ((&m, v), r) in args.mode.iter().zip(&ms).zip(&ratios) {
             println!(
                 "  {:<12} {:>9.1} ms/iter   {:.3}× {reference_name} (median per round)",
-                format!("{m:?}").to_lowercase(),
+                mode_name(m),
                 v,
                 r
             );
         }
     }
     Ok(())
+}
+
+/// A mode's name as the command line spells it (`san`, `shared`, `independent`).
+fn mode_name(m: MixMode) -> String {
+    format!("{m:?}").to_lowercase()
 }
 
 /// The median (mean of the middle two for an even count); NaN for none.

@@ -88,17 +88,19 @@ pub struct SearchOverrides {
 impl SearchConfig {
     /// The preset's settings for a quantized search of Basic space B.
     ///
-    /// `cpu` fits in 10 minutes on 2 cores (≈4 minutes on two idle cores): 10 epochs of
+    /// `cpu` fits in 10 minutes on 2 cores (≈3 minutes on two idle cores): 10 epochs of
     /// 25 iterations of 8 crops of 16×16 LR. With 250 alpha steps instead of the paper's
     /// tens of thousands, the alpha learning rate is scaled up (3e-4 → 4e-2) and so is the
     /// entropy coefficient (1e-4 → 2e-2), keeping the paper's schedule shape over the
     /// shorter run. Against that faster alpha dynamics the BitOps term needs a larger η
-    /// than the paper's: final-code runs gave 3.62 GBitOps at η = 5e-3, 3.94 at 1e-2, 3.36 at
-    /// 3e-2 and 2.47 at 1e-1 (mean max probability 0.87–0.78). The preset uses 3e-2: at 1e-1
-    /// every slot went to 4 bits, the head and upsample convs included, and that network
-    /// retrained worse than one with an 8-bit upsample conv (Set5 25.67 vs 26.41 dB after 600
-    /// QAT steps, same settings); the 3e-2 argmax (3.36 GBitOps) is brought under 3 GBitOps
-    /// by `--max-gbitops`, which `trainer pipeline` applies. (Alpha lr and entropy from a
+    /// than the paper's: runs with the earlier polar-method SAN noise gave 3.62 GBitOps at
+    /// η = 5e-3, 3.94 at 1e-2, 3.36 at 3e-2 and 2.47 at 1e-1 (mean max probability
+    /// 0.87–0.78); with the current ziggurat noise 3e-2 gives 2.91 (0.765; the other values
+    /// were not re-run). The preset uses 3e-2: at 1e-1 every slot went to 4 bits, the head
+    /// and upsample convs included, and that network retrained worse than one with an 8-bit
+    /// upsample conv (Set5 25.67 vs 26.41 dB after 600 QAT steps, same settings); an argmax
+    /// above 3 GBitOps is brought under it by `--max-gbitops`, which `trainer pipeline`
+    /// applies. (Alpha lr and entropy from a
     /// sweep over {0.03, 0.04, 0.06} × {0.01, 0.02, 0.05}.)
     pub fn preset(preset: Preset) -> Self {
         let base = SearchConfig {

@@ -103,16 +103,9 @@ pub fn fill_normal(out: &mut [f32], mut next: impl FnMut() -> u64) {
 
 impl Tables {
     /// The sample of `word` if its point lies where its layer is wholly under the curve.
-    ///
-    /// High bits give the layer and the sign: xoshiro256+'s weakest bits, the lowest,
-    /// only touch the last bits of the point along the layer.
     #[inline(always)]
     fn quick(&self, word: u32) -> Option<f32> {
-        let layer = (word >> 25) as usize;
-        let u = word & 0xFF_FFFF;
-        // The sign bit moved to f32's sign position (a branch on it would be mispredicted
-        // every other sample).
-        let sign = (word & (1 << 24)) << 7;
+        let (layer, u, sign) = decode(word);
         (u < self.accept[layer])
             .then(|| f32::from_bits((u as f32 * self.width[layer]).to_bits() | sign))
     }
@@ -122,9 +115,7 @@ impl Tables {
     /// word is discarded).
     #[cold]
     fn slow(&self, word: u32, next: &mut impl FnMut() -> u64) -> Option<f32> {
-        let layer = (word >> 25) as usize;
-        let u = word & 0xFF_FFFF;
-        let sign = (word & (1 << 24)) << 7;
+        let (layer, u, sign) = decode(word);
         let magnitude = if layer == 0 {
             tail(next)
         } else {
@@ -138,6 +129,19 @@ impl Tables {
         };
         Some(f32::from_bits(magnitude.to_bits() | sign))
     }
+}
+
+/// A word's layer (top 7 bits), 24-bit point along the layer (low 24 bits), and sign, moved
+/// to f32's sign position so that it is applied with an OR (a branch on it would be
+/// mispredicted every other sample). High bits give the layer and the sign: xoshiro256+'s
+/// weakest bits, the lowest, only touch the last bits of the point.
+#[inline(always)]
+fn decode(word: u32) -> (usize, u32, u32) {
+    (
+        (word >> 25) as usize,
+        word & 0xFF_FFFF,
+        (word & (1 << 24)) << 7,
+    )
 }
 
 /// A sample from the normal tail beyond `r` (Marsaglia 1964): `r + a` with `a`
