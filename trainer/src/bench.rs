@@ -32,6 +32,11 @@ pub enum BenchCommand {
     ///
     /// Example: `trainer bench infer --arch espcn --bits 8 --size 128 --json`
     Infer(crate::bench_infer::InferArgs),
+    /// Nanoseconds per standard-normal sample: SAN's ziggurat, the polar method it
+    /// replaced, and burn's `Tensor::random`, interleaved in the same run.
+    ///
+    /// Example: `trainer bench noise --samples 4194304 --rounds 5`
+    Noise(crate::search::noise_bench::NoiseArgs),
 }
 
 /// Options of `trainer bench train-step`.
@@ -122,6 +127,7 @@ pub fn run(cmd: &BenchCommand) -> Result<()> {
     match cmd {
         BenchCommand::SearchStep(args) => crate::search::bench::run(args),
         BenchCommand::Infer(args) => crate::bench_infer::run(args),
+        BenchCommand::Noise(args) => crate::search::noise_bench::run(args),
         BenchCommand::TrainStep(args) => {
             let backends = if args.backends.is_empty() {
                 BackendKind::available()

@@ -13,4 +13,5 @@ pub mod malloc;
 pub mod nn;
 pub mod pipeline;
 pub mod search;
+pub mod stats;
 pub mod train;

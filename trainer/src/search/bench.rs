@@ -6,7 +6,7 @@ use std::time::Instant;
 use anyhow::Result;
 use burn::tensor::Device;
 use clap::Args;
-use quantnas_core::arch::{Residual, SearchSpace};
+use quantnas_core::arch::{Bits, Residual, SearchSpace};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -17,6 +17,7 @@ use super::penalty::BitOpsPenalty;
 use super::step::{IterParams, SearchLearner, alpha_adam, weight_adam};
 use super::supernet::Supernet;
 use crate::data::Batch;
+use crate::stats::median;
 
 /// Time search iterations of every requested mixing mode in one run.
 ///
@@ -49,6 +50,11 @@ pub struct SearchStepArgs {
     /// Untimed warm-up iterations per mode.
     #[arg(long, default_value_t = 1)]
     pub warmup: usize,
+    /// Also time the same supernet at full precision (bits {32}: the same convolutions,
+    /// no quantizer and no noise) in the same rounds: the floor that no mixing mode can
+    /// go below, so `mode − fp` is what quantization-aware mixing costs.
+    #[arg(long)]
+    pub fp_floor: bool,
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
@@ -117,8 +123,23 @@ pub fn learner(
     })
 }
 
-/// Runs the benchmark.
-pub fn run(args: &SearchStepArgs) -> Result<()> {
+/// One timed row of `bench search-step`.
+#[derive(Clone, Debug)]
+pub struct StepTiming {
+    /// `san`, `shared`, `independent` or `fp (bits 32)`.
+    pub name: String,
+    /// Mean milliseconds per iteration.
+    pub ms_per_iter: f64,
+    /// Median over rounds of (its time ÷ the reference row's time in the same round).
+    pub ratio: f64,
+}
+
+/// Times the rows of `args`, interleaved round by round. Returns them with the index of
+/// the reference row (`shared` when timed, else the first).
+///
+/// # Errors
+/// Bad `--bits`, or a failed iteration.
+pub fn measure(args: &SearchStepArgs) -> Result<(Vec<StepTiming>, usize)> {
     let bits = SearchBits::parse(&args.bits)?;
     let device = Device::flex().autodiff();
     device.seed(1);
@@ -126,14 +147,22 @@ pub fn run(args: &SearchStepArgs) -> Result<()> {
     let batches: Vec<Batch> = (0..2)
         .map(|_| random_batch(&mut rng, args.batch, args.lr_size))
         .collect();
-    let mut learners = args
+    // One entry per timed row: its name, mode and bit widths.
+    let mut rows: Vec<(String, MixMode, Vec<Bits>)> = args
         .mode
         .iter()
-        .map(|&mode| {
+        .map(|&m| (mode_name(m), m, bits.0.clone()))
+        .collect();
+    if args.fp_floor {
+        rows.push(("fp (bits 32)".into(), MixMode::Shared, vec![Bits::B32]));
+    }
+    let mut learners = rows
+        .iter()
+        .map(|(_, mode, bits)| {
             let ctx = MixContext {
-                mode,
+                mode: *mode,
                 delta: SanDelta::Step,
-                bits: bits.0.clone(),
+                bits: bits.clone(),
                 noise: true,
                 rng: NoiseSource::new(1),
             };
@@ -147,7 +176,7 @@ pub fn run(args: &SearchStepArgs) -> Result<()> {
         mu: 0.0,
         grad_clip: 5.0,
     };
-    // rounds[i][k]: milliseconds of mode k in timed round i.
+    // rounds[i][k]: milliseconds of row k in timed round i.
     let mut rounds: Vec<Vec<f64>> = Vec::with_capacity(args.iters);
     for it in 0..args.warmup + args.iters {
         let mut round = Vec::with_capacity(learners.len());
@@ -160,33 +189,45 @@ pub fn run(args: &SearchStepArgs) -> Result<()> {
             rounds.push(round);
         }
     }
-    let ms: Vec<f64> = (0..learners.len())
-        .map(|k| rounds.iter().map(|r| r[k]).sum::<f64>() / rounds.len().max(1) as f64)
-        .collect();
-    // Machine noise moves whole rounds; the per-round ratio to a reference mode cancels
-    // most of it, and its median ignores the odd disturbed round.
     let reference = args
         .mode
         .iter()
         .position(|&m| m == MixMode::Shared)
         .unwrap_or(0);
-    let ratios: Vec<f64> = (0..learners.len())
-        .map(|k| median(rounds.iter().map(|r| r[k] / r[reference]).collect()))
+    let timings = rows
+        .into_iter()
+        .enumerate()
+        .map(|(k, (name, ..))| StepTiming {
+            name,
+            ms_per_iter: rounds.iter().map(|r| r[k]).sum::<f64>() / rounds.len().max(1) as f64,
+            ratio: median(rounds.iter().map(|r| r[k] / r[reference]).collect()),
+        })
         .collect();
-    let reference_name = mode_name(args.mode[reference]);
+    Ok((timings, reference))
+}
+
+/// Runs the benchmark.
+pub fn run(args: &SearchStepArgs) -> Result<()> {
+    let bits = SearchBits::parse(&args.bits)?;
+    let (timings, reference) = measure(args)?;
+    let reference_name = timings
+        .get(reference)
+        .map(|t| t.name.clone())
+        .unwrap_or_default();
     if args.json {
-        // One number per mode, keyed by the mode's name.
-        let per_mode = |values: &[f64]| -> serde_json::Map<String, serde_json::Value> {
-            args.mode
-                .iter()
-                .zip(values)
-                .map(|(&m, &v)| (mode_name(m), v.into()))
-                .collect()
-        };
+        // One number per row, keyed by the row's name.
+        let per_row =
+            |value: fn(&StepTiming) -> f64| -> serde_json::Map<String, serde_json::Value> {
+                timings
+                    .iter()
+                    .map(|t| (t.name.clone(), value(t).into()))
+                    .collect()
+            };
         let v = serde_json::json!({
             "space": args.space.name(), "bits": bits.to_string(), "batch": args.batch,
-            "lr_size": args.lr_size, "iters": args.iters, "ms_per_iter": per_mode(&ms),
-            "reference": reference_name, "median_round_ratio": per_mode(&ratios),
+            "lr_size": args.lr_size, "iters": args.iters,
+            "ms_per_iter": per_row(|t| t.ms_per_iter),
+            "reference": reference_name, "median_round_ratio": per_row(|t| t.ratio),
         });
         println!("{v}");
     } else {
@@ -194,12 +235,10 @@ pub fn run(args: &SearchStepArgs) -> Result<()> {
             "search iteration (alpha + weight step), {} bits {}, batch {} at {}x{} LR, {} iterations:",
             args.space, bits, args.batch, args.lr_size, args.lr_size, args.iters
         );
-        for ((&m, v), r) in args.mode.iter().zip(&ms).zip(&ratios) {
+        for t in &timings {
             println!(
                 "  {:<12} {:>9.1} ms/iter   {:.3}× {reference_name} (median per round)",
-                mode_name(m),
-                v,
-                r
+                t.name, t.ms_per_iter, t.ratio
             );
         }
     }
@@ -211,24 +250,41 @@ fn mode_name(m: MixMode) -> String {
     format!("{m:?}").to_lowercase()
 }
 
-/// The median (mean of the middle two for an even count); NaN for none.
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    match v.len() {
-        0 => f64::NAN,
-        n if n % 2 == 1 => v[n / 2],
-        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::median;
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: SearchStepArgs,
+    }
 
     #[test]
-    fn median_of_odd_even_and_empty() {
-        assert_eq!(median(vec![3.0, 1.0, 2.0]), 2.0);
-        assert_eq!(median(vec![4.0, 1.0, 3.0, 2.0]), 2.5);
-        assert!(median(Vec::new()).is_nan());
+    fn every_mode_and_the_fp_floor_are_timed_against_shared() {
+        let cli = Cli::parse_from([
+            "t",
+            "--mode",
+            "san,shared",
+            "--batch",
+            "1",
+            "--lr-size",
+            "4",
+            "--iters",
+            "1",
+            "--warmup",
+            "0",
+            "--fp-floor",
+        ]);
+        let (t, reference) = measure(&cli.args).unwrap_or_else(|e| panic!("{e}"));
+        let names: Vec<&str> = t.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["san", "shared", "fp (bits 32)"]);
+        assert_eq!(reference, 1);
+        assert_eq!(t[1].ratio, 1.0);
+        assert!(
+            t.iter().all(|t| t.ms_per_iter > 0.0 && t.ratio > 0.0),
+            "{t:?}"
+        );
     }
 }

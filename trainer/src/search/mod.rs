@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod draw;
 pub mod noise;
+pub mod noise_bench;
 pub mod penalty;
 pub mod run;
 pub mod schedule;

@@ -121,6 +121,29 @@ impl NoiseDraw {
     }
 }
 
+/// Standard-normal samples by Marsaglia's polar method: exact, slow (a logarithm and a
+/// square root per pair, and a rejected pair in every ≈ 4.7), and independent of the
+/// ziggurat's tables. The tests compare the ziggurat against it and `bench noise` times
+/// both; the search itself never uses it.
+pub fn fill_normal_polar(g: &mut Xoshiro256, out: &mut [f32]) {
+    let unit = |r: u64| (r >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0;
+    let mut filled = 0;
+    while filled < out.len() {
+        let (u, v) = (unit(g.next_u64()), unit(g.next_u64()));
+        let s = u * u + v * v;
+        if s >= 1.0 || s == 0.0 {
+            continue;
+        }
+        let f = (-2.0 * s.ln() / s).sqrt();
+        for z in [u * f, v * f] {
+            if let Some(slot) = out.get_mut(filled) {
+                *slot = z as f32;
+                filled += 1;
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -141,25 +164,6 @@ mod tests {
         assert!((within1 - 0.6827).abs() < 0.005, "P(|z|<1) = {within1}");
     }
 
-    /// Marsaglia's polar method: exact, slow (a logarithm and a square root per pair),
-    /// and independent of the ziggurat's tables, so a reference to compare against.
-    fn polar(g: &mut Xoshiro256, n: usize) -> Vec<f32> {
-        let mut out = Vec::with_capacity(n);
-        while out.len() < n {
-            let r = g.next_u64();
-            let u = (r >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0;
-            let v = (g.next_u64() >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0;
-            let s = u * u + v * v;
-            if s >= 1.0 || s == 0.0 {
-                continue;
-            }
-            let f = (-2.0 * s.ln() / s).sqrt();
-            out.extend([(u * f) as f32, (v * f) as f32]);
-        }
-        out.truncate(n);
-        out
-    }
-
     #[test]
     fn samples_match_an_exact_reference_body_and_tails() {
         // Two-sample Kolmogorov–Smirnov against the polar method: a wrong layer edge or
@@ -167,7 +171,8 @@ mod tests {
         let n = 400_000;
         let mut z = vec![0.0f32; n];
         Xoshiro256::seed(11).fill_normal(&mut z);
-        let mut p = polar(&mut Xoshiro256::seed(12), n);
+        let mut p = vec![0.0f32; n];
+        fill_normal_polar(&mut Xoshiro256::seed(12), &mut p);
         let mut zs = z.clone();
         zs.sort_by(f32::total_cmp);
         p.sort_by(f32::total_cmp);
