@@ -17,7 +17,7 @@ use super::penalty::BitOpsPenalty;
 use super::step::{IterParams, SearchLearner, alpha_adam, weight_adam};
 use super::supernet::Supernet;
 use crate::data::Batch;
-use crate::stats::median;
+use crate::stats::{median, median_ci95};
 
 /// Time search iterations of every requested mixing mode in one run.
 ///
@@ -132,6 +132,8 @@ pub struct StepTiming {
     pub ms_per_iter: f64,
     /// Median over rounds of (its time ÷ the reference row's time in the same round).
     pub ratio: f64,
+    /// 95 % confidence interval of that median ([`median_ci95`]; from 6 rounds on).
+    pub ratio_ci: Option<(f64, f64)>,
 }
 
 /// Times the rows of `args`, interleaved round by round. Returns them with the index of
@@ -201,6 +203,7 @@ pub fn measure(args: &SearchStepArgs) -> Result<(Vec<StepTiming>, usize)> {
             name,
             ms_per_iter: rounds.iter().map(|r| r[k]).sum::<f64>() / rounds.len().max(1) as f64,
             ratio: median(rounds.iter().map(|r| r[k] / r[reference]).collect()),
+            ratio_ci: median_ci95(rounds.iter().map(|r| r[k] / r[reference]).collect()),
         })
         .collect();
     Ok((timings, reference))
@@ -228,6 +231,9 @@ pub fn run(args: &SearchStepArgs) -> Result<()> {
             "lr_size": args.lr_size, "iters": args.iters,
             "ms_per_iter": per_row(|t| t.ms_per_iter),
             "reference": reference_name, "median_round_ratio": per_row(|t| t.ratio),
+            "median_round_ratio_ci95": timings.iter().map(|t| {
+                (t.name.clone(), t.ratio_ci.map_or(serde_json::Value::Null, |(lo, hi)| serde_json::json!([lo, hi])))
+            }).collect::<serde_json::Map<_, _>>(),
         });
         println!("{v}");
     } else {
@@ -236,8 +242,12 @@ pub fn run(args: &SearchStepArgs) -> Result<()> {
             args.space, bits, args.batch, args.lr_size, args.lr_size, args.iters
         );
         for t in &timings {
+            let ci = t
+                .ratio_ci
+                .map(|(lo, hi)| format!(", 95% CI {lo:.3}–{hi:.3}"))
+                .unwrap_or_default();
             println!(
-                "  {:<12} {:>9.1} ms/iter   {:.3}× {reference_name} (median per round)",
+                "  {:<12} {:>9.1} ms/iter   {:.3}× {reference_name} (median per round{ci})",
                 t.name, t.ms_per_iter, t.ratio
             );
         }
