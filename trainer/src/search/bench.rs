@@ -125,7 +125,7 @@ pub fn learner(
 
 /// One timed row of `bench search-step`.
 #[derive(Clone, Debug)]
-pub struct StepTiming {
+pub struct ModeTiming {
     /// `san`, `shared`, `independent` or `fp (bits 32)`.
     pub name: String,
     /// Mean milliseconds per iteration.
@@ -141,7 +141,7 @@ pub struct StepTiming {
 ///
 /// # Errors
 /// Bad `--bits`, or a failed iteration.
-pub fn measure(args: &SearchStepArgs) -> Result<(Vec<StepTiming>, usize)> {
+pub fn measure(args: &SearchStepArgs) -> Result<(Vec<ModeTiming>, usize)> {
     let bits = SearchBits::parse(&args.bits)?;
     let device = Device::flex().autodiff();
     device.seed(1);
@@ -199,7 +199,7 @@ pub fn measure(args: &SearchStepArgs) -> Result<(Vec<StepTiming>, usize)> {
     let timings = rows
         .into_iter()
         .enumerate()
-        .map(|(k, (name, ..))| StepTiming {
+        .map(|(k, (name, ..))| ModeTiming {
             name,
             ms_per_iter: rounds.iter().map(|r| r[k]).sum::<f64>() / rounds.len().max(1) as f64,
             ratio: median(rounds.iter().map(|r| r[k] / r[reference]).collect()),
@@ -220,7 +220,7 @@ pub fn run(args: &SearchStepArgs) -> Result<()> {
     if args.json {
         // One number per row, keyed by the row's name.
         let per_row =
-            |value: fn(&StepTiming) -> f64| -> serde_json::Map<String, serde_json::Value> {
+            |value: fn(&ModeTiming) -> f64| -> serde_json::Map<String, serde_json::Value> {
                 timings
                     .iter()
                     .map(|t| (t.name.clone(), value(t).into()))
