@@ -199,11 +199,14 @@ pub fn measure(args: &SearchStepArgs) -> Result<(Vec<ModeTiming>, usize)> {
     let timings = rows
         .into_iter()
         .enumerate()
-        .map(|(k, (name, ..))| ModeTiming {
-            name,
-            ms_per_iter: rounds.iter().map(|r| r[k]).sum::<f64>() / rounds.len().max(1) as f64,
-            ratio: median(rounds.iter().map(|r| r[k] / r[reference]).collect()),
-            ratio_ci: median_ci95(rounds.iter().map(|r| r[k] / r[reference]).collect()),
+        .map(|(k, (name, ..))| {
+            let ratios: Vec<f64> = rounds.iter().map(|r| r[k] / r[reference]).collect();
+            ModeTiming {
+                name,
+                ms_per_iter: rounds.iter().map(|r| r[k]).sum::<f64>() / rounds.len().max(1) as f64,
+                ratio: median(ratios.clone()),
+                ratio_ci: median_ci95(ratios),
+            }
         })
         .collect();
     Ok((timings, reference))
@@ -218,22 +221,19 @@ pub fn run(args: &SearchStepArgs) -> Result<()> {
         .map(|t| t.name.clone())
         .unwrap_or_default();
     if args.json {
-        // One number per row, keyed by the row's name.
-        let per_row =
-            |value: fn(&ModeTiming) -> f64| -> serde_json::Map<String, serde_json::Value> {
-                timings
-                    .iter()
-                    .map(|t| (t.name.clone(), value(t).into()))
-                    .collect()
-            };
+        // One value per row, keyed by the row's name.
+        let per_row = |value: fn(&ModeTiming) -> serde_json::Value| {
+            timings
+                .iter()
+                .map(|t| (t.name.clone(), value(t)))
+                .collect::<serde_json::Map<_, _>>()
+        };
         let v = serde_json::json!({
             "space": args.space.name(), "bits": bits.to_string(), "batch": args.batch,
             "lr_size": args.lr_size, "iters": args.iters,
-            "ms_per_iter": per_row(|t| t.ms_per_iter),
-            "reference": reference_name, "median_round_ratio": per_row(|t| t.ratio),
-            "median_round_ratio_ci95": timings.iter().map(|t| {
-                (t.name.clone(), t.ratio_ci.map_or(serde_json::Value::Null, |(lo, hi)| serde_json::json!([lo, hi])))
-            }).collect::<serde_json::Map<_, _>>(),
+            "ms_per_iter": per_row(|t| t.ms_per_iter.into()),
+            "reference": reference_name, "median_round_ratio": per_row(|t| t.ratio.into()),
+            "median_round_ratio_ci95": per_row(|t| t.ratio_ci.map_or(serde_json::Value::Null, |(lo, hi)| serde_json::json!([lo, hi]))),
         });
         println!("{v}");
     } else {

@@ -125,7 +125,10 @@ pub fn measure(samples: usize, rounds: usize) -> Result<Vec<NoiseTiming>> {
             let t = Instant::now();
             checksum += g.draw(round as u64 + 1, &mut buf, &device)?;
             row.push(t.elapsed().as_secs_f64() * 1e9 / samples as f64);
-            variance[k] = buf.iter().map(|&z| f64::from(z).powi(2)).sum::<f64>() / samples as f64;
+            if round == rounds {
+                variance[k] =
+                    buf.iter().map(|&z| f64::from(z).powi(2)).sum::<f64>() / samples as f64;
+            }
         }
         if round > 0 {
             ns.push(row);
