@@ -51,7 +51,42 @@ pub struct CostReport {
     pub layers: Vec<LayerCost>,
 }
 
+/// `a · b`, or [`ArchError::SizeOverflow`] naming `what` at input `h`×`w`.
+fn mul(
+    a: u64,
+    b: u64,
+    h: usize,
+    w: usize,
+    what: impl FnOnce() -> String,
+) -> Result<u64, ArchError> {
+    a.checked_mul(b).ok_or_else(|| ArchError::SizeOverflow {
+        height: h,
+        width: w,
+        what: what(),
+    })
+}
+
+/// `a + b`, or [`ArchError::SizeOverflow`] naming `what` at input `h`×`w`.
+fn add(a: u64, b: u64, h: usize, w: usize, what: &str) -> Result<u64, ArchError> {
+    a.checked_add(b).ok_or_else(|| ArchError::SizeOverflow {
+        height: h,
+        width: w,
+        what: String::from(what),
+    })
+}
+
+/// Pixels of one output plane, in `u64` (a `usize` product wraps on 32-bit targets first).
+fn pixels(s: crate::arch::Shape, h: usize, w: usize, node: &str) -> Result<u64, ArchError> {
+    mul(s.h as u64, s.w as u64, h, w, || {
+        format!("the output pixel count of `{node}`")
+    })
+}
+
 /// Costs of `graph` on an LR input of `h`×`w`. Supernet slots are not counted.
+///
+/// # Errors
+/// Those of [`Graph::shapes`], and [`ArchError::SizeOverflow`] when a MAC or BitOps count
+/// (of a layer or the total) does not fit in `u64`.
 pub fn cost(graph: &Graph, h: usize, w: usize) -> Result<CostReport, ArchError> {
     let shapes = graph.shapes(h, w)?;
     let mut report = CostReport {
@@ -65,9 +100,21 @@ pub fn cost(graph: &Graph, h: usize, w: usize) -> Result<CostReport, ArchError> 
     for (id, node) in graph.nodes.iter().enumerate() {
         match &node.kind {
             NodeKind::Conv(c) => {
-                let out = shapes[id];
-                let macs = c.shape.macs_per_pixel() * (out.h * out.w) as u64;
-                let bitops = macs * c.bits.bitops_per_mac();
+                let name = &node.name;
+                let per_pixel =
+                    c.shape
+                        .macs_per_pixel()
+                        .ok_or_else(|| ArchError::SizeOverflow {
+                            height: h,
+                            width: w,
+                            what: format!("the MACs per pixel of `{name}`"),
+                        })?;
+                let macs = mul(per_pixel, pixels(shapes[id], h, w, name)?, h, w, || {
+                    format!("the MACs of `{name}`")
+                })?;
+                let bitops = mul(macs, c.bits.bitops_per_mac(), h, w, || {
+                    format!("the BitOps of `{name}`")
+                })?;
                 let params = c.shape.weight_count() as u64;
                 let (op, searchable) = match c.role {
                     Role::Slot { op, .. } => (op.name(), true),
@@ -94,10 +141,11 @@ pub fn cost(graph: &Graph, h: usize, w: usize) -> Result<CostReport, ArchError> 
                     macs,
                     bitops,
                 });
-                report.params += params;
-                report.macs += macs;
-                report.bitops += bitops;
+                report.params = add(report.params, params, h, w, "the parameter count")?;
+                report.macs = add(report.macs, macs, h, w, "the total MACs")?;
+                report.bitops = add(report.bitops, bitops, h, w, "the total BitOps")?;
             }
+            // Channel counts come from the architecture, not the input size: no overflow.
             NodeKind::BatchNorm { .. } => report.params += 2 * shapes[id].c as u64,
             NodeKind::Adq { .. } => report.params += 2,
             _ => {}
@@ -124,29 +172,44 @@ pub struct SlotMacs {
 
 /// Per-candidate MACs of every supernet slot instance at an LR input of `h`×`w`, for the
 /// BitOps penalty F(α) = Σ p·MACs·b² (spec §6).
+///
+/// # Errors
+/// Those of [`Graph::shapes`], and [`ArchError::SizeOverflow`] when a MAC count does not
+/// fit in `u64`.
 pub fn slot_macs(graph: &Graph, h: usize, w: usize) -> Result<Vec<SlotMacs>, ArchError> {
     let shapes = graph.shapes(h, w)?;
-    Ok(graph
-        .nodes
-        .iter()
-        .enumerate()
-        .filter_map(|(id, n)| match &n.kind {
-            NodeKind::Mixed(m) => {
-                let pixels = (shapes[id].h * shapes[id].w) as u64;
-                let op_macs = m
-                    .candidates
-                    .iter()
-                    .map(|op| op.macs_per_pixel(m.cin, m.cout, m.width) * pixels)
-                    .collect();
-                Some(SlotMacs {
-                    node: id,
-                    slot: m.slot,
-                    op_macs,
-                })
-            }
-            _ => None,
-        })
-        .collect())
+    let mut out = Vec::new();
+    for (id, n) in graph.nodes.iter().enumerate() {
+        let NodeKind::Mixed(m) = &n.kind else {
+            continue;
+        };
+        let pixels = pixels(shapes[id], h, w, &n.name)?;
+        let op_macs = m
+            .candidates
+            .iter()
+            .map(|op| {
+                let what = || format!("the MACs of `{op}` in `{}`", n.name);
+                let per_pixel = op.macs_per_pixel(m.cin, m.cout, m.width);
+                mul(
+                    per_pixel.ok_or_else(|| ArchError::SizeOverflow {
+                        height: h,
+                        width: w,
+                        what: what(),
+                    })?,
+                    pixels,
+                    h,
+                    w,
+                    what,
+                )
+            })
+            .collect::<Result<_, _>>()?;
+        out.push(SlotMacs {
+            node: id,
+            slot: m.slot,
+            op_macs,
+        });
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -177,6 +240,33 @@ mod tests {
         let r = cost(&child, 16, 16).expect("cost");
         assert_eq!(r.macs, sm.iter().map(|s| s.op_macs[0]).sum::<u64>());
         assert_eq!(r.bitops, r.macs * 16);
+    }
+
+    #[test]
+    fn overflowing_sizes_are_errors_naming_the_quantity() {
+        use crate::arch::srresnet;
+        // 2^32 × 2^32 pixels: the pixel count passes u64 (it used to wrap to 0 BitOps).
+        let side = 1usize << 32;
+        for g in [srresnet(Bits::B8), espcn(Bits::B8)] {
+            let e = cost(&g, side, side).expect_err("overflow");
+            assert!(
+                matches!(&e, ArchError::SizeOverflow { height, what, .. }
+                    if *height == side && what.contains("pixel count")),
+                "{e}"
+            );
+            assert!(e.to_string().contains("4294967296×4294967296"), "{e}");
+        }
+        // 2^20 × 2^20: pixels fit, but a layer's BitOps (MACs · 64) do not.
+        let e = cost(&srresnet(Bits::B8), 1 << 20, 1 << 20).expect_err("overflow");
+        assert!(e.to_string().contains("overflows"), "{e}");
+        let sn = supernet(SearchSpace::BasicB, Residual::Adq);
+        assert!(matches!(
+            slot_macs(&sn, side, side),
+            Err(ArchError::SizeOverflow { .. })
+        ));
+        // A size just below the overflow still counts exactly.
+        let r = cost(&espcn(Bits::B8), 1 << 12, 1 << 12).expect("cost");
+        assert_eq!(r.macs, 37_056 << 24);
     }
 
     #[test]

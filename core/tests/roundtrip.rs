@@ -120,7 +120,11 @@ fn inputs_are_checked() {
     let small = Planes::zeros(3, 14, 20);
     assert!(matches!(
         rfdn.upscale_planes(&small),
-        Err(ModelError::BadInput { min: 15, .. })
+        Err(ModelError::BadInput {
+            min_height: 15,
+            min_width: 15,
+            ..
+        })
     ));
     assert!(matches!(
         rfdn.upscale_planes_reference(&small),

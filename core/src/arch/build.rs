@@ -482,10 +482,78 @@ mod tests {
 
     #[test]
     fn esa_rejects_tiny_inputs() {
+        use crate::arch::ArchError;
         let g = rfdn_genotype(Bits::B8).graph();
         assert!(g.shapes(15, 15).is_ok());
-        assert!(g.shapes(14, 30).is_err());
+        let e = g.shapes(14, 30).expect_err("too small");
+        assert!(
+            matches!(
+                e,
+                ArchError::InputTooSmall {
+                    min_height: 15,
+                    min_width: 15,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        assert!(e.to_string().contains("at least 15×15"), "{e}");
+        assert_eq!(g.min_input_size(), (15, 15));
         assert_eq!(g.min_input_side(), 15);
+        // Networks without windows that shrink the input take a single pixel.
+        for g in [espcn(Bits::B8), srresnet(Bits::B8)] {
+            assert_eq!(g.min_input_size(), (1, 1));
+            assert!(g.shapes(1, 1).is_ok());
+        }
+    }
+
+    #[test]
+    fn the_minimum_is_derived_from_the_graph() {
+        use crate::arch::{ConvNode, ConvShape, Node, Role};
+        // Input → unpadded 7×3 conv with stride 2 → 3×3 max-pool with stride 1: rows need
+        // (h − 7)/2 + 1 ≥ 3, so h ≥ 11; columns (w − 3)/2 + 1 ≥ 3, so w ≥ 7.
+        let node = |name: &str, kind| Node {
+            name: String::from(name),
+            kind,
+        };
+        let g = Graph {
+            nodes: vec![
+                node("input", NodeKind::Input { channels: 3 }),
+                node(
+                    "conv",
+                    NodeKind::Conv(ConvNode {
+                        input: 0,
+                        shape: ConvShape {
+                            cin: 3,
+                            cout: 3,
+                            kh: 7,
+                            kw: 3,
+                            groups: 1,
+                        },
+                        stride: 2,
+                        padding: (0, 0),
+                        bits: Bits::B8,
+                        role: Role::Fixed,
+                    }),
+                ),
+                node(
+                    "pool",
+                    NodeKind::MaxPool {
+                        input: 1,
+                        kernel: 3,
+                        stride: 1,
+                    },
+                ),
+            ],
+            output: 2,
+        };
+        assert_eq!(g.min_input_size(), (11, 7));
+        assert_eq!(g.min_input_side(), 11);
+        assert!(g.shapes(11, 7).is_ok());
+        assert!(g.shapes(10, 7).is_err());
+        assert!(g.shapes(11, 6).is_err());
+        let e = g.shapes(4, 40).expect_err("too small");
+        assert!(e.to_string().contains("at least 11×7"), "{e}");
     }
 
     #[test]

@@ -92,16 +92,32 @@ pub enum ArchError {
     /// An unknown fixed network name.
     #[error("unknown architecture `{0}` (expected espcn, srresnet, rfdn or a genotype JSON file)")]
     UnknownArch(String),
-    /// LR input too small for the network (ESA needs at least 15 px).
-    #[error("input {height}×{width} is too small for {what}: at least {min}×{min} is needed")]
+    /// LR input too small for the network (RFDN's ESA blocks need 15 px: a strided 3×3
+    /// conv then a 7×7 max-pool with stride 3).
+    #[error(
+        "input {height}×{width} is too small for {what}: this network needs at least {min_height}×{min_width}"
+    )]
     InputTooSmall {
         /// Height.
         height: usize,
         /// Width.
         width: usize,
-        /// Minimum side.
-        min: usize,
+        /// Smallest height the network accepts ([`Graph::min_input_size`](super::Graph::min_input_size)).
+        min_height: usize,
+        /// Smallest width the network accepts.
+        min_width: usize,
         /// What needs it.
         what: &'static str,
+    },
+    /// A size or count derived from the input size overflows its integer type (`usize`
+    /// for shapes, `u64` for costs).
+    #[error("input {height}×{width} is too large: {what} overflows")]
+    SizeOverflow {
+        /// Height.
+        height: usize,
+        /// Width.
+        width: usize,
+        /// The quantity that overflowed, e.g. "the BitOps of layer `head`".
+        what: String,
     },
 }

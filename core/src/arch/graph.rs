@@ -195,35 +195,83 @@ impl NodeKind {
     }
 }
 
-/// Output size of a conv or pooling window along one axis, if positive.
+/// Output size of a conv or pooling window along one axis, if positive. `None` also when
+/// `size + 2·pad` does not fit in `usize`.
 pub fn window_out(size: usize, kernel: usize, stride: usize, pad: usize) -> Option<usize> {
-    (size + 2 * pad).checked_sub(kernel).map(|d| d / stride + 1)
+    pad.checked_mul(2)
+        .and_then(|p| size.checked_add(p))?
+        .checked_sub(kernel)
+        .and_then(|d| d.checked_div(stride))
+        .map(|d| d + 1)
 }
+
+/// Why shape inference failed, before it is turned into an [`ArchError`] (the too-small
+/// error needs the network's minimum, which is itself found by running inference).
+#[derive(Clone, Copy, Debug)]
+enum ShapeFail {
+    /// A window does not fit: the input is too small for this node.
+    TooSmall(&'static str),
+    /// A size does not fit in `usize`.
+    Overflow(&'static str),
+}
+
+/// Largest LR side [`Graph::min_input_size`] tries: far above any network this crate
+/// builds (the fixed ones need at most 15), small enough that sizes stay far from overflow.
+const MIN_SIDE_SEARCH_LIMIT: usize = 1 << 20;
 
 impl Graph {
     /// Output shape of every node for an LR input of `h`×`w`.
+    ///
+    /// # Errors
+    /// [`ArchError::InputTooSmall`] with the network's real minimum when a window does not
+    /// fit, [`ArchError::SizeOverflow`] when a size does not fit in `usize`.
     pub fn shapes(&self, h: usize, w: usize) -> Result<Vec<Shape>, ArchError> {
+        self.infer(h, w).map_err(|fail| match fail {
+            ShapeFail::TooSmall(what) => {
+                let (min_height, min_width) = self.min_input_size();
+                ArchError::InputTooSmall {
+                    height: h,
+                    width: w,
+                    min_height,
+                    min_width,
+                    what,
+                }
+            }
+            ShapeFail::Overflow(what) => ArchError::SizeOverflow {
+                height: h,
+                width: w,
+                what: String::from(what),
+            },
+        })
+    }
+
+    fn infer(&self, h: usize, w: usize) -> Result<Vec<Shape>, ShapeFail> {
+        use ShapeFail::{Overflow, TooSmall};
         let mut out: Vec<Shape> = Vec::with_capacity(self.nodes.len());
-        let too_small = |what| ArchError::InputTooSmall {
-            height: h,
-            width: w,
-            min: 15,
-            what,
+        // `window_out` is `None` both for a window larger than the padded input and for a
+        // padded size past `usize`; the second is an overflow, not a small input.
+        let window = |size: usize, k: usize, stride: usize, pad: usize, what| {
+            pad.checked_mul(2)
+                .and_then(|p| size.checked_add(p))
+                .ok_or(Overflow(what))?;
+            window_out(size, k, stride, pad)
+                .filter(|&v| v > 0)
+                .ok_or(TooSmall(what))
         };
         for node in &self.nodes {
             let s = match &node.kind {
                 NodeKind::Input { channels } => Shape { c: *channels, h, w },
                 NodeKind::Conv(c) => {
                     let i = out[c.input];
-                    let oh = window_out(i.h, c.shape.kh, c.stride, c.padding.0).filter(|&v| v > 0);
-                    let ow = window_out(i.w, c.shape.kw, c.stride, c.padding.1).filter(|&v| v > 0);
-                    match (oh, ow) {
-                        (Some(oh), Some(ow)) => Shape {
-                            c: c.shape.cout,
-                            h: oh,
-                            w: ow,
-                        },
-                        _ => return Err(too_small("a strided convolution")),
+                    let what = if c.stride > 1 {
+                        "a strided convolution"
+                    } else {
+                        "a convolution"
+                    };
+                    Shape {
+                        c: c.shape.cout,
+                        h: window(i.h, c.shape.kh, c.stride, c.padding.0, what)?,
+                        w: window(i.w, c.shape.kw, c.stride, c.padding.1, what)?,
                     }
                 }
                 NodeKind::Mixed(m) => Shape {
@@ -232,19 +280,29 @@ impl Graph {
                 },
                 NodeKind::Add { a, .. } | NodeKind::Mul { a, .. } => out[*a],
                 NodeKind::Concat { inputs } => Shape {
-                    c: inputs.iter().map(|&i| out[i].c).sum(),
+                    c: inputs
+                        .iter()
+                        .try_fold(0usize, |c, &i| c.checked_add(out[i].c))
+                        .ok_or(Overflow("concatenated channels"))?,
                     ..out[inputs[0]]
                 },
                 NodeKind::PixelShuffle { input, factor } => {
                     let i = out[*input];
+                    let what = "the pixel-shuffle output side";
                     Shape {
-                        c: i.c / (factor * factor),
-                        h: i.h * factor,
-                        w: i.w * factor,
+                        c: factor
+                            .checked_mul(*factor)
+                            .and_then(|f2| i.c.checked_div(f2))
+                            .ok_or(Overflow("the pixel-shuffle factor"))?,
+                        h: i.h.checked_mul(*factor).ok_or(Overflow(what))?,
+                        w: i.w.checked_mul(*factor).ok_or(Overflow(what))?,
                     }
                 }
                 NodeKind::Tile { input, times } => Shape {
-                    c: out[*input].c * times,
+                    c: out[*input]
+                        .c
+                        .checked_mul(*times)
+                        .ok_or(Overflow("tiled channels"))?,
                     ..out[*input]
                 },
                 NodeKind::BatchNorm { input } | NodeKind::Sigmoid { input } => out[*input],
@@ -255,16 +313,11 @@ impl Graph {
                     stride,
                 } => {
                     let i = out[*input];
-                    match (
-                        window_out(i.h, *kernel, *stride, 0),
-                        window_out(i.w, *kernel, *stride, 0),
-                    ) {
-                        (Some(oh), Some(ow)) if oh > 0 && ow > 0 => Shape {
-                            c: i.c,
-                            h: oh,
-                            w: ow,
-                        },
-                        _ => return Err(too_small("ESA's max-pool")),
+                    let what = "ESA's max-pool";
+                    Shape {
+                        c: i.c,
+                        h: window(i.h, *kernel, *stride, 0, what)?,
+                        w: window(i.w, *kernel, *stride, 0, what)?,
                     }
                 }
                 NodeKind::ResizeBilinear { input, like } => Shape {
@@ -275,6 +328,30 @@ impl Graph {
             out.push(s);
         }
         Ok(out)
+    }
+
+    /// Smallest LR height and width the network accepts, found from the graph itself.
+    ///
+    /// Each output side depends only on the same input side and never shrinks when it
+    /// grows, so the accepted sizes along each axis form a ray `[min, ∞)`: a doubling and
+    /// bisection search over square inputs finds the square minimum, then the same search
+    /// along each axis (the other held at that minimum) finds the per-axis minima.
+    /// `usize::MAX` along an axis no input up to 2^20 satisfies (no network of this crate).
+    pub fn min_input_size(&self) -> (usize, usize) {
+        let fits = |h: usize, w: usize| !matches!(self.infer(h, w), Err(ShapeFail::TooSmall(_)));
+        let Some(side) = first_fit(|s| fits(s, s)) else {
+            return (usize::MAX, usize::MAX);
+        };
+        let h = first_fit(|s| fits(s, side)).unwrap_or(side);
+        let w = first_fit(|s| fits(side, s)).unwrap_or(side);
+        (h, w)
+    }
+
+    /// Smallest square LR side the network accepts (the larger of
+    /// [`min_input_size`](Self::min_input_size)'s two).
+    pub fn min_input_side(&self) -> usize {
+        let (h, w) = self.min_input_size();
+        h.max(w)
     }
 
     /// For every node, the index of the last node that reads it (itself if none), so an
@@ -307,17 +384,26 @@ impl Graph {
             .iter()
             .any(|n| matches!(n.kind, NodeKind::Mixed(_)))
     }
+}
 
-    /// Smallest LR side the network accepts.
-    pub fn min_input_side(&self) -> usize {
-        if self
-            .nodes
-            .iter()
-            .any(|n| matches!(n.kind, NodeKind::MaxPool { .. }))
-        {
-            15
+/// Smallest `s` in `1..=MIN_SIDE_SEARCH_LIMIT` with `ok(s)`, for a monotone `ok`.
+fn first_fit(ok: impl Fn(usize) -> bool) -> Option<usize> {
+    let mut hi = 1;
+    while !ok(hi) {
+        if hi >= MIN_SIDE_SEARCH_LIMIT {
+            return None;
+        }
+        hi *= 2;
+    }
+    // ok(hi) holds; ok(lo) fails or lo is 0.
+    let mut lo = hi / 2;
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        if ok(mid) {
+            hi = mid;
         } else {
-            1
+            lo = mid;
         }
     }
+    Some(hi)
 }

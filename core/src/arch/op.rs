@@ -64,9 +64,13 @@ impl ConvShape {
         }
     }
 
-    /// Multiply-accumulates per output pixel.
-    pub fn macs_per_pixel(&self) -> u64 {
-        (self.cin * self.cout * self.kh * self.kw / self.groups) as u64
+    /// Multiply-accumulates per output pixel; `None` if it overflows `u64` (or `groups`
+    /// is 0). Counted in `u64` so a 32-bit target gets the same answer as a 64-bit one.
+    pub fn macs_per_pixel(&self) -> Option<u64> {
+        [self.cout, self.kh, self.kw]
+            .into_iter()
+            .try_fold(self.cin as u64, |acc, x| acc.checked_mul(x as u64))?
+            .checked_div(self.groups as u64)
     }
 
     /// Number of weights.
@@ -200,12 +204,11 @@ impl Op {
     }
 
     /// Multiply-accumulates per output pixel of the whole chain ("same" padding keeps
-    /// the spatial size, so this times H·W is the op's MAC count).
-    pub fn macs_per_pixel(&self, cin: usize, cout: usize, width: usize) -> u64 {
+    /// the spatial size, so this times H·W is the op's MAC count); `None` on overflow.
+    pub fn macs_per_pixel(&self, cin: usize, cout: usize, width: usize) -> Option<u64> {
         self.convs(cin, cout, width)
             .iter()
-            .map(ConvShape::macs_per_pixel)
-            .sum()
+            .try_fold(0u64, |acc, c| acc.checked_add(c.macs_per_pixel()?))
     }
 }
 
@@ -299,21 +302,27 @@ mod tests {
         // conv_5x1_1x5 from 36 to 48 channels: 5·36·36 + 5·36·48.
         assert_eq!(
             Op::separable(5).macs_per_pixel(36, 48, 36),
-            5 * 36 * 36 + 5 * 36 * 48
+            Some(5 * 36 * 36 + 5 * 36 * 48)
         );
         // growth2_3x3 3→36: 9·3·72 + 9·72·36.
         assert_eq!(
             Op::growth2(3).macs_per_pixel(3, 36, 36),
-            9 * 3 * 72 + 9 * 72 * 36
+            Some(9 * 3 * 72 + 9 * 72 * 36)
         );
         // decenc_3x3_2 36→36: three convs through 18 channels.
         assert_eq!(Op::decenc(3).convs(36, 36, 36).len(), 3);
         assert_eq!(
             Op::decenc(3).macs_per_pixel(36, 36, 36),
-            9 * (36 * 18 + 18 * 18 + 18 * 36)
+            Some(9 * (36 * 18 + 18 * 18 + 18 * 36))
         );
         // grouped: 3→36 groups 3 is 3·36·9/3.
-        assert_eq!(Op::grouped(3, 3).macs_per_pixel(3, 36, 36), 3 * 36 * 9 / 3);
+        assert_eq!(
+            Op::grouped(3, 3).macs_per_pixel(3, 36, 36),
+            Some(3 * 36 * 9 / 3)
+        );
+        // Channel counts whose product passes u64 are refused, not wrapped.
+        let huge = usize::MAX / 2;
+        assert_eq!(Op::simple(3).macs_per_pixel(huge, huge, huge), None);
         assert!(Op::grouped(3, 3).fits(3, 36, 36));
         assert!(!Op::grouped(3, 2).fits(3, 36, 36));
     }

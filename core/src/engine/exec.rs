@@ -408,13 +408,14 @@ pub(crate) fn check_input(
     h: usize,
     w: usize,
 ) -> Result<(), ModelError> {
-    let min = graph.min_input_side();
-    if channels != 3 || h < min || w < min {
+    let (min_height, min_width) = graph.min_input_size();
+    if channels != 3 || h < min_height || w < min_width {
         return Err(ModelError::BadInput {
             channels,
             height: h,
             width: w,
-            min,
+            min_height,
+            min_width,
         });
     }
     if h.saturating_mul(w) > MAX_INPUT_PIXELS {

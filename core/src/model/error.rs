@@ -207,7 +207,7 @@ pub enum ModelError {
     },
     /// An input image the network cannot take (too small, or not 3 channels).
     #[error(
-        "input {channels}×{height}×{width} is not accepted: the network needs 3 channels and sides of at least {min}"
+        "input {channels}×{height}×{width} is not accepted: the network needs 3 channels and at least {min_height}×{min_width} pixels"
     )]
     BadInput {
         /// Channels.
@@ -216,8 +216,10 @@ pub enum ModelError {
         height: usize,
         /// Width.
         width: usize,
-        /// Smallest side.
-        min: usize,
+        /// Smallest height ([`Graph::min_input_size`](crate::arch::Graph::min_input_size)).
+        min_height: usize,
+        /// Smallest width.
+        min_width: usize,
     },
     /// An image conversion failed.
     #[error(transparent)]
