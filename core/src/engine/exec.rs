@@ -212,7 +212,7 @@ impl Engine {
     pub fn upscale_planes_stats(&self, x: &Planes) -> Result<(Planes, RunStats), ModelError> {
         self.check_input(x.channels, x.height, x.width)?;
         let input = Tensor::f32(x.channels, x.height, x.width, x.data.clone());
-        let (out, peak_bytes) = self.run(input);
+        let (out, peak_bytes) = self.run(input)?;
         let planes = Planes {
             channels: out.c,
             height: out.h,
@@ -242,7 +242,12 @@ impl Engine {
     }
 
     /// Runs the graph; returns the output and the peak bytes of live tensors and scratch.
-    fn run(&self, input: Tensor) -> (Tensor, usize) {
+    ///
+    /// # Errors
+    /// [`ModelError::Internal`] when an invariant of `Engine::new`'s plan is broken (a node
+    /// read after it was freed, a conv without prepared weights, codes where floats are
+    /// needed): a bug, reported instead of computing on an empty tensor.
+    fn run(&self, input: Tensor) -> Result<(Tensor, usize), ModelError> {
         let n = self.graph.nodes.len();
         let mut vals: Vec<Option<Tensor>> = (0..n).map(|_| None).collect();
         let mut input = Some(input);
@@ -255,13 +260,13 @@ impl Engine {
             let out = match &self.graph.nodes[i].kind {
                 NodeKind::Input { .. } => input
                     .take()
-                    .unwrap_or_else(|| Tensor::f32(0, 0, 0, Vec::new())),
-                NodeKind::Conv(_) => {
-                    let x = get(&vals, self.conv_input(i));
+                    .ok_or(ModelError::Internal("the graph has a second input node"))?,
+                NodeKind::Conv(c) => {
+                    let x = get(&vals, c.input)?;
                     let (t, s) = match &self.prepared[i] {
                         Prepared::Int(k) => k.run(x, self.modes[i]),
                         Prepared::Float(k) => k.run(x, self.modes[i]),
-                        _ => (x.clone(), 0),
+                        _ => return Err(ModelError::Internal("a conv without prepared weights")),
                     };
                     scratch = s;
                     t
@@ -270,77 +275,72 @@ impl Engine {
                     let is_add = matches!(self.graph.nodes[i].kind, NodeKind::Add { .. });
                     // Write into whichever operand dies here (both ops are commutative).
                     let (dst, src) = if dies(*a) && a != b {
-                        (take(&mut vals, *a, &mut reused), *b)
+                        (take(&mut vals, *a, &mut reused)?, *b)
                     } else if dies(*b) && a != b {
-                        (take(&mut vals, *b, &mut reused), *a)
+                        (take(&mut vals, *b, &mut reused)?, *a)
                     } else {
-                        (get(&vals, *a).clone(), *b)
+                        (get(&vals, *a)?.clone(), *b)
                     };
                     let mut dst = dst;
-                    let src = get(&vals, src).values();
-                    if let Data::F32(v) = &mut dst.data {
-                        if is_add {
-                            ops::add_assign(v, src)
-                        } else {
-                            ops::mul_assign(v, src)
-                        }
+                    let src = floats(get(&vals, src)?)?;
+                    let v = floats_mut(&mut dst)?;
+                    if is_add {
+                        ops::add_assign(v, src)
+                    } else {
+                        ops::mul_assign(v, src)
                     }
                     dst
                 }
                 NodeKind::Concat { inputs } => {
-                    let ts: Vec<&Tensor> = inputs.iter().map(|&j| get(&vals, j)).collect();
+                    let ts = inputs
+                        .iter()
+                        .map(|&j| get(&vals, j))
+                        .collect::<Result<Vec<&Tensor>, _>>()?;
                     ops::concat(&ts)
                 }
                 NodeKind::PixelShuffle { input, factor } => {
-                    ops::pixel_shuffle(get(&vals, *input), *factor)
+                    ops::pixel_shuffle(get(&vals, *input)?, *factor)
                 }
-                NodeKind::Tile { input, times } => ops::tile(get(&vals, *input), *times),
+                NodeKind::Tile { input, times } => ops::tile(get(&vals, *input)?, *times),
                 NodeKind::BatchNorm { input } => {
-                    let mut t = self.owned(&mut vals, *input, dies(*input), &mut reused);
+                    let Prepared::BatchNorm { scale, shift } = &self.prepared[i] else {
+                        return Err(ModelError::Internal("a batch norm without parameters"));
+                    };
+                    let mut t = self.owned(&mut vals, *input, dies(*input), &mut reused)?;
                     let plane = t.plane();
-                    if let (Prepared::BatchNorm { scale, shift }, Data::F32(v)) =
-                        (&self.prepared[i], &mut t.data)
-                    {
-                        ops::batch_norm_assign(v, plane, scale, shift);
-                    }
+                    ops::batch_norm_assign(floats_mut(&mut t)?, plane, scale, shift);
                     t
                 }
                 NodeKind::Adq { branch, skip } => {
-                    let factor = match &self.prepared[i] {
-                        Prepared::Adq { gamma, beta } => {
-                            ops::adq_factor(get(&vals, *skip).values(), *gamma, *beta)
-                        }
-                        _ => 1.0,
+                    let Prepared::Adq { gamma, beta } = &self.prepared[i] else {
+                        return Err(ModelError::Internal("an ADQ node without parameters"));
                     };
+                    let factor = ops::adq_factor(floats(get(&vals, *skip)?)?, *gamma, *beta);
                     let mut t = self.owned(
                         &mut vals,
                         *branch,
                         dies(*branch) && branch != skip,
                         &mut reused,
-                    );
-                    if let Data::F32(v) = &mut t.data {
-                        ops::adq_assign(v, get(&vals, *skip).values(), factor);
-                    }
+                    )?;
+                    ops::adq_assign(floats_mut(&mut t)?, floats(get(&vals, *skip)?)?, factor);
                     t
                 }
                 NodeKind::MaxPool {
                     input,
                     kernel,
                     stride,
-                } => ops::max_pool(get(&vals, *input), *kernel, *stride),
+                } => ops::max_pool(get(&vals, *input)?, *kernel, *stride),
                 NodeKind::ResizeBilinear { input, like } => {
-                    let l = get(&vals, *like);
-                    resize(get(&vals, *input), l.h, l.w)
+                    let l = get(&vals, *like)?;
+                    resize(get(&vals, *input)?, l.h, l.w)
                 }
                 NodeKind::Sigmoid { input } => {
-                    let mut t = self.owned(&mut vals, *input, dies(*input), &mut reused);
-                    if let Data::F32(v) = &mut t.data {
-                        ops::sigmoid_assign(v);
-                    }
+                    let mut t = self.owned(&mut vals, *input, dies(*input), &mut reused)?;
+                    ops::sigmoid_assign(floats_mut(&mut t)?);
                     t
                 }
                 // `Engine::new` rejects supernets.
-                NodeKind::Mixed(_) => Tensor::f32(0, 0, 0, Vec::new()),
+                NodeKind::Mixed(_) => return Err(ModelError::Internal("a supernet slot")),
             };
             live = live - reused + out.bytes();
             peak = peak.max(live + scratch);
@@ -355,15 +355,8 @@ impl Engine {
         }
         let out = vals[self.graph.output]
             .take()
-            .unwrap_or_else(|| Tensor::f32(0, 0, 0, Vec::new()));
-        (out, peak)
-    }
-
-    fn conv_input(&self, i: NodeId) -> NodeId {
-        match &self.graph.nodes[i].kind {
-            NodeKind::Conv(c) => c.input,
-            _ => 0,
-        }
+            .ok_or(ModelError::Internal("the output was freed before the end"))?;
+        Ok((out, peak))
     }
 
     /// The value of `j` to modify: taken if it dies here, else a copy.
@@ -373,32 +366,47 @@ impl Engine {
         j: NodeId,
         dies: bool,
         reused: &mut usize,
-    ) -> Tensor {
+    ) -> Result<Tensor, ModelError> {
         if dies {
             take(vals, j, reused)
         } else {
-            get(vals, j).clone()
+            get(vals, j).cloned()
         }
     }
 }
 
-static EMPTY: Tensor = Tensor {
-    c: 0,
-    h: 0,
-    w: 0,
-    data: Data::F32(Vec::new()),
-};
-
-/// The live value of node `j` (graph order guarantees it was computed and not dropped).
-fn get(vals: &[Option<Tensor>], j: NodeId) -> &Tensor {
-    vals[j].as_ref().unwrap_or(&EMPTY)
+/// The live value of node `j`. Graph order and [`Graph::last_use`] guarantee it was
+/// computed and not yet dropped; an error if not.
+fn get(vals: &[Option<Tensor>], j: NodeId) -> Result<&Tensor, ModelError> {
+    vals[j].as_ref().ok_or(ModelError::Internal(
+        "a node read before it ran or after it was freed",
+    ))
 }
 
 /// Takes the value of `j`, counting its bytes as reused by the new output.
-fn take(vals: &mut [Option<Tensor>], j: NodeId, reused: &mut usize) -> Tensor {
-    let t = vals[j].take().unwrap_or_else(|| EMPTY.clone());
+fn take(vals: &mut [Option<Tensor>], j: NodeId, reused: &mut usize) -> Result<Tensor, ModelError> {
+    let t = vals[j].take().ok_or(ModelError::Internal(
+        "a node taken before it ran or after it was freed",
+    ))?;
     *reused += t.bytes();
-    t
+    Ok(t)
+}
+
+/// The float values of a tensor that an element-wise op reads. `Engine::new` stores codes
+/// only for tensors that quantized convs alone read, so codes here are a broken plan.
+fn floats(t: &Tensor) -> Result<&[f32], ModelError> {
+    match &t.data {
+        Data::F32(v) => Ok(v),
+        Data::Codes(_) => Err(ModelError::Internal("activation codes read as floats")),
+    }
+}
+
+/// [`floats`], to modify in place.
+fn floats_mut(t: &mut Tensor) -> Result<&mut [f32], ModelError> {
+    match &mut t.data {
+        Data::F32(v) => Ok(v),
+        Data::Codes(_) => Err(ModelError::Internal("activation codes written as floats")),
+    }
 }
 
 /// Checks an input shape against the graph and [`MAX_INPUT_PIXELS`].
@@ -427,4 +435,96 @@ pub(crate) fn check_input(
     }
     graph.shapes(h, w)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::arch::{Arch, Bits, Genotype, Residual, SearchSpace};
+    use crate::image::Planes;
+
+    fn engine(arch: Arch) -> Engine {
+        Engine::new(Model::random(arch, 1).expect("model")).expect("engine")
+    }
+
+    fn internal(e: &Engine) -> bool {
+        matches!(
+            e.upscale_planes(&Planes::zeros(3, 6, 5)),
+            Err(ModelError::Internal(_))
+        )
+    }
+
+    /// Each broken plan is reported, where the executor used to compute on an empty
+    /// tensor, copy a conv's input through, or skip the op.
+    #[test]
+    fn a_broken_plan_is_an_error_not_an_empty_tensor() {
+        let good = engine(Arch::SrResNet { bits: Bits::B8 });
+        assert!(good.upscale_planes(&Planes::zeros(3, 6, 5)).is_ok());
+
+        // A conv whose weights were never prepared.
+        let mut e = good.clone();
+        let (conv, ..) = e.graph.convs().next().expect("a conv");
+        e.prepared[conv] = Prepared::None;
+        assert!(internal(&e));
+
+        // Codes where a residual add needs floats.
+        let mut e = good.clone();
+        let (a, b) = e
+            .graph
+            .nodes
+            .iter()
+            .find_map(|n| match n.kind {
+                NodeKind::Add { a, b } => Some((a, b)),
+                _ => None,
+            })
+            .expect("an add");
+        for j in [a, b] {
+            if matches!(e.prepared[j], Prepared::Int(_)) {
+                e.modes[j] = OutMode::Codes {
+                    step: 0.1,
+                    max: 255,
+                };
+            }
+        }
+        assert!(internal(&e));
+
+        // A node freed by its first reader though the add reads it later (the skip input).
+        let mut e = good.clone();
+        let add = e
+            .graph
+            .nodes
+            .iter()
+            .position(|n| matches!(n.kind, NodeKind::Add { .. }))
+            .expect("an add");
+        let early = [a, b].into_iter().find_map(|j| {
+            let first = e
+                .graph
+                .nodes
+                .iter()
+                .position(|n| n.kind.inputs().contains(&j))?;
+            (first < add).then_some((j, first))
+        });
+        let (j, first) = early.expect("a residual input read before the add");
+        e.last_use[j] = first;
+        assert!(internal(&e));
+
+        // ADQ and batch norm without their parameters.
+        for (residual, kind) in [(Residual::Adq, "adq"), (Residual::BatchNorm, "batch norm")] {
+            let g = Genotype::nth_candidates(SearchSpace::BasicB, residual, 0, Bits::B8);
+            let good = engine(Arch::Genotype { genotype: g });
+            assert!(good.upscale_planes(&Planes::zeros(3, 6, 5)).is_ok());
+            let mut e = good.clone();
+            let i = e
+                .graph
+                .nodes
+                .iter()
+                .position(|n| match kind {
+                    "adq" => matches!(n.kind, NodeKind::Adq { .. }),
+                    _ => matches!(n.kind, NodeKind::BatchNorm { .. }),
+                })
+                .expect(kind);
+            e.prepared[i] = Prepared::None;
+            assert!(internal(&e), "{kind}");
+        }
+    }
 }

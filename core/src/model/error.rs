@@ -224,4 +224,7 @@ pub enum ModelError {
     /// An image conversion failed.
     #[error(transparent)]
     Image(#[from] ImageError),
+    /// A broken invariant of the engine's execution plan: a bug, not a bad input.
+    #[error("internal engine error: {0} (a bug in quantnas-core; please report it)")]
+    Internal(&'static str),
 }
