@@ -108,6 +108,29 @@ impl fmt::Display for BadBits {
 
 impl core::error::Error for BadBits {}
 
+/// The rounding rule of every quantizer of the project — LSQ weight codes and HWGQ
+/// activation codes, in training (the trainer's fake quantizers), in export (the stored
+/// weight codes) and in inference (both executors): to the nearest integer, **ties away
+/// from zero** (`libm::roundf`; 2.5 → 3, −2.5 → −3).
+///
+/// One rule, so that a value trained as code k is exported and executed as code k. Ties
+/// away from zero rather than PyTorch's ties to even because the engine and the model
+/// files used it first and the bundled models were exported with it.
+#[inline]
+pub fn round_code(v: f32) -> f32 {
+    libm::roundf(v)
+}
+
+/// [`round_code`] for `0 ≤ t` (a clamped activation quotient), written so that it
+/// vectorises: `trunc(t)` plus one when the fraction `t − trunc(t)` is at least ½. The
+/// fraction is exact in `f32` (`trunc(t)` is within a factor 2 of `t`, or 0), so this is
+/// [`round_code`] exactly; NaN gives 0 and `t ≥ 2^31` saturates (callers clamp first).
+#[inline(always)]
+pub fn round_code_nonneg(t: f32) -> f32 {
+    let whole = t as i32 as f32;
+    whole + if t - whole >= 0.5 { 1.0 } else { 0.0 }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -127,5 +150,39 @@ mod tests {
         assert_eq!(Bits::B4.activation_max_code(), 15);
         assert_eq!(Bits::B8.activation_max_code(), 255);
         assert_eq!(Bits::B32.bitops_per_mac(), 1024);
+    }
+
+    #[test]
+    fn codes_round_ties_away_from_zero() {
+        for (v, want) in [
+            (0.5, 1.0),
+            (1.5, 2.0),
+            (2.5, 3.0),
+            (-0.5, -1.0),
+            (-2.5, -3.0),
+            (2.4999998, 2.0),
+            (0.49999997, 0.0),
+            (7.5, 8.0),
+        ] {
+            assert_eq!(round_code(v), want, "{v}");
+            if v >= 0.0 {
+                assert_eq!(round_code_nonneg(v), want, "{v}");
+            }
+        }
+    }
+
+    /// The fast form equals the rule on every float in [0, 2^9) — every code of every
+    /// width and far past the clip points, about 1.1·10⁹ values (seconds in release;
+    /// skipped in debug builds, where it takes minutes: `cargo test --release` runs it).
+    #[test]
+    #[cfg_attr(debug_assertions, ignore = "exhaustive: run with --release")]
+    fn fast_rounding_equals_the_rule_exhaustively() {
+        let end = 512.0f32.to_bits();
+        let mut bad = 0u64;
+        for b in 0..end {
+            let t = f32::from_bits(b);
+            bad += u64::from(round_code_nonneg(t) != round_code(t));
+        }
+        assert_eq!(bad, 0);
     }
 }

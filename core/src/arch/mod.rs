@@ -10,7 +10,7 @@ mod network;
 mod op;
 mod space;
 
-pub use bits::{BadBits, Bits};
+pub use bits::{BadBits, Bits, round_code, round_code_nonneg};
 pub use build::{SRRESNET_BLOCKS, espcn, rfdn_genotype, srresnet, supernet};
 pub use error::ArchError;
 pub use genotype::{Choice, GENOTYPE_FORMAT, GENOTYPE_VERSION, Genotype};

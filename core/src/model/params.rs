@@ -10,7 +10,7 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use crate::arch::{Bits, ConvShape, Graph, NodeId, NodeKind};
+use crate::arch::{Bits, ConvShape, Graph, NodeId, NodeKind, round_code};
 
 use super::error::ModelError;
 
@@ -148,19 +148,16 @@ pub fn param_specs(graph: &Graph) -> Result<Vec<(NodeId, ParamSpec)>, ModelError
     Ok(out)
 }
 
-/// `round(v)`, half away from zero, in `f32`.
-fn round_half_away(v: f32) -> f32 {
-    libm::roundf(v)
-}
-
-/// LSQ weight code: `round(clamp(w / step, −2^(b−1), 2^(b−1)−1))`, 0 when `step` is 0.
+/// LSQ weight code: `round(clamp(w / step, −2^(b−1), 2^(b−1)−1))` with the project's one
+/// rounding rule ([`round_code`]: ties away from zero, as the trainer's LSQ rounds), 0 when
+/// `step` is 0.
 pub fn weight_code(w: f32, step: f32, bits: Bits) -> i8 {
     let (lo, hi) = bits.weight_code_range();
     if step <= 0.0 || !step.is_finite() || w.is_nan() {
         return 0;
     }
     // Clamped to at most [−128, 127], so the cast cannot truncate.
-    round_half_away((w / step).clamp(lo as f32, hi as f32)) as i8
+    round_code((w / step).clamp(lo as f32, hi as f32)) as i8
 }
 
 /// The LSQ initial step of one output channel: `2·mean|W_c| / √q_p` (spec §3).
