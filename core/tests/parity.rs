@@ -2,13 +2,20 @@
 //! space's candidate lists at 4, 8 and 32 bits, mixed-bit Basic and RFDN genotypes, and
 //! the fixed ESPCN, SRResNet and RFDN networks, on small odd-sized inputs.
 //!
-//! Criterion (issue "quantized model file and integer inference engine"): |difference|
-//! ≤ 1/255 on at least 99.9% of output values. Run with `--nocapture` to see the figures.
+//! Criterion: every output value of the two paths differs by at most [`MAX_DIFF`] = 1e-15,
+//! the bound the README states. Measured (`--nocapture` prints the figures): 0 for every
+//! Basic-space op and mixed genotype; at most 7.2·10⁻¹⁶ on 21 of 311 040 values of the RFDN
+//! ops and 17 of 92 304 of the fixed networks (RFDN's ESA: sigmoid and bilinear resize of
+//! values the two paths compute in different orders), all others bit-identical.
 
 use quantnas_core::arch::{Arch, Bits, Choice, Genotype, Op, Residual, SearchSpace, rfdn_genotype};
 use quantnas_core::engine::Engine;
 use quantnas_core::image::Planes;
 use quantnas_core::model::{Model, Pcg32};
+
+/// Largest |integer − reference| allowed on any output value (README: "they agree to
+/// within 1e-15").
+const MAX_DIFF: f32 = 1e-15;
 
 /// A smooth-ish random RGB image in [0, 1].
 fn image(h: usize, w: usize, seed: u64) -> Planes {
@@ -29,7 +36,6 @@ fn image(h: usize, w: usize, seed: u64) -> Planes {
 #[derive(Debug, Default, Clone, Copy)]
 struct Stats {
     values: usize,
-    within: usize,
     exact: usize,
     max_diff: f32,
 }
@@ -37,13 +43,12 @@ struct Stats {
 impl Stats {
     fn add(&mut self, o: Stats) {
         self.values += o.values;
-        self.within += o.within;
         self.exact += o.exact;
         self.max_diff = self.max_diff.max(o.max_diff);
     }
 
-    fn within_fraction(&self) -> f64 {
-        self.within as f64 / self.values as f64
+    fn exact_fraction(&self) -> f64 {
+        self.exact as f64 / self.values as f64
     }
 }
 
@@ -63,11 +68,14 @@ fn compare(arch: Arch, seed: u64, h: usize, w: usize) -> Stats {
     for (p, q) in a.data.iter().zip(&b.data) {
         assert!(p.is_finite() && q.is_finite(), "{name}: non-finite output");
         let d = (p - q).abs();
-        s.within += usize::from(d <= 1.0 / 255.0);
         s.exact += usize::from(d == 0.0);
         s.max_diff = s.max_diff.max(d);
     }
-    assert!(s.within_fraction() >= 0.999, "{name} seed {seed}: {s:?}");
+    assert!(
+        s.max_diff <= MAX_DIFF,
+        "{name} seed {seed}: the paths differ by {:e} > {MAX_DIFF:e}: {s:?}",
+        s.max_diff
+    );
     s
 }
 
@@ -153,8 +161,8 @@ fn every_basic_op_at_every_width() {
         }
     }
     println!(
-        "basic ops: {total:?}, within {:.6}",
-        total.within_fraction()
+        "basic ops: {total:?}, bit-identical {:.6}",
+        total.exact_fraction()
     );
 }
 
@@ -173,7 +181,10 @@ fn every_rfdn_op_at_every_width() {
             ));
         }
     }
-    println!("rfdn ops: {total:?}, within {:.6}", total.within_fraction());
+    println!(
+        "rfdn ops: {total:?}, bit-identical {:.6}",
+        total.exact_fraction()
+    );
 }
 
 /// Mixed 4/8 bits (and some 32) across slots.
@@ -207,8 +218,8 @@ fn mixed_bit_genotypes() {
     let g = mixed(SearchSpace::Rfdn, Residual::Adq, 4);
     total.add(compare(Arch::Genotype { genotype: g }, 4, 17, 19));
     println!(
-        "mixed genotypes: {total:?}, within {:.6}",
-        total.within_fraction()
+        "mixed genotypes: {total:?}, bit-identical {:.6}",
+        total.exact_fraction()
     );
 }
 
@@ -228,8 +239,8 @@ fn fixed_networks() {
         ));
     }
     println!(
-        "fixed networks: {total:?}, within {:.6}",
-        total.within_fraction()
+        "fixed networks: {total:?}, bit-identical {:.6}",
+        total.exact_fraction()
     );
 }
 
