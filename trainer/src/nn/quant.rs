@@ -1,5 +1,15 @@
 //! Fake quantizers with straight-through gradients (spec §3): LSQ for weights, HWGQ for
-//! activations. Integer inference in `quantnas-core` reproduces exactly these values.
+//! activations. Both round with `quantnas-core`'s one rule,
+//! [`round_code`](quantnas_core::arch::round_code) (ties away from
+//! zero), so a weight trained at code k is exported as code k (`core::model::weight_code`)
+//! and an activation the trainer quantizes to code k is code k in the engine
+//! (`core::engine::hwgq_code`).
+//!
+//! Until this rule was shared, training rounded ties to even (burn's `round`, as PyTorch)
+//! while export and the engine rounded them away from zero. The bundled models were trained
+//! that way; their files and reported numbers are the engine's and do not change, but a
+//! retraining now differs from the old runs wherever a quotient lands exactly on k + ½
+//! (never for 8-bit image inputs; rare, but not impossible, deeper in the network).
 //!
 //! Both are written with the usual trick `x + (f(x) − x).detach()`: the forward value is
 //! `f(x)`, the gradient is that of the identity. burn has no quantization-aware training of
@@ -8,14 +18,30 @@
 
 use burn::tensor::activation::relu;
 use burn::tensor::{Tensor, TensorData};
-use quantnas_core::arch::Bits;
+use quantnas_core::arch::{Bits, round_code_nonneg};
 
-/// `round(x)` forward (ties to even, as PyTorch), identity gradient.
+/// [`round_code`](quantnas_core::arch::round_code) element-wise, as tensor ops: `sign(x)·(⌊|x|⌋ + [|x| − ⌊|x|⌋ ≥ ½])`.
+///
+/// Not burn's `round`, which rounds ties to even (as PyTorch): core exports and runs codes
+/// rounded away from zero, and training must see the same codes. The fraction
+/// `|x| − ⌊|x|⌋` is exact in `f32` (`⌊|x|⌋` is 0 or within a factor 2 of `|x|`), so this
+/// equals `round_code` on every finite value (tested).
+///
+/// # Shapes
+/// Any; the output has the input's shape.
+pub fn round_code_tensor<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    let a = x.clone().abs();
+    let whole = a.clone().floor();
+    let up = (a - whole.clone()).greater_equal_elem(0.5).float();
+    (whole + up) * x.sign()
+}
+
+/// `round(x)` forward with the project's rule ([`round_code_tensor`]), identity gradient.
 ///
 /// # Shapes
 /// Any; the output has the input's shape.
 pub fn round_ste<const D: usize>(x: Tensor<D>) -> Tensor<D> {
-    x.clone() + (x.clone().round() - x).detach()
+    x.clone() + (round_code_tensor(x.clone()) - x).detach()
 }
 
 /// The value of `x` with its gradient multiplied by `scale` (LSQ's gradient scaling of
@@ -186,7 +212,7 @@ fn parts_of_chunk(
             StraightThrough::Round { step } => {
                 for ((m, r), &v) in m.iter_mut().zip(r.iter_mut()).zip(xs) {
                     let y = v.clamp(0.0, clip);
-                    let q = round_half_even_small(y / step) * step;
+                    let q = round_code_nonneg(y / step) * step;
                     // Inside y = x: x·1 + (q − x); outside ±0 + (y + (q − y)).
                     (*m, *r) = split(v, clip, q - v, y + (q - y));
                 }
@@ -206,15 +232,6 @@ fn split(v: f32, clip: f32, inside: f32, outside: f32) -> (f32, f32) {
     } else {
         (0.0, outside)
     }
-}
-
-/// `round(t)` with ties to even for `0 ≤ t < 2^22` (codes are at most 255): adding and
-/// removing 2^23 leaves the FPU's round-to-nearest-even to do it, branch-free and
-/// vectorisable, where `f32::round_ties_even` is a library call per element.
-#[inline(always)]
-fn round_half_even_small(t: f32) -> f32 {
-    const MAGIC: f32 = 8_388_608.0;
-    (t + MAGIC) - MAGIC
 }
 
 /// LSQ gradient scale of the step size: `1/√(q_p·numel(W))`.
@@ -254,28 +271,12 @@ pub fn lsq_weight(weight: Tensor<4>, step: Tensor<1>, bits: Bits) -> Tensor<4> {
     codes * s
 }
 
-/// Integer LSQ codes of a weight: `round(clamp(W/s_c, q_n, q_p))` (what export stores).
-///
-/// # Shapes
-/// `weight`: `[cout, …]` row-major, `steps`: `[cout]`.
-pub fn lsq_codes(weight: &[f32], steps: &[f32], bits: Bits) -> Vec<i32> {
-    let (qn, qp) = bits.weight_code_range();
-    let per = weight.len() / steps.len().max(1);
-    weight
-        .iter()
-        .enumerate()
-        .map(|(i, &w)| {
-            let v = (w / steps[i / per.max(1)]).clamp(qn as f32, qp as f32);
-            v.round_ties_even() as i32
-        })
-        .collect()
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)] // in tests a failed unwrap is a failed test
 mod tests {
     use super::*;
     use burn::tensor::{Device, TensorData};
+    use quantnas_core::arch::round_code;
 
     fn dev() -> Device {
         Device::flex().autodiff()
@@ -363,7 +364,7 @@ mod tests {
                 |x| input_activation(x, bits),
                 |x| {
                     let y = x.clamp(0.0, clip);
-                    let q = y.clone().div_scalar(step).round().mul_scalar(step);
+                    let q = round_code_tensor(y.clone().div_scalar(step)).mul_scalar(step);
                     y.clone() + (q - y).detach()
                 },
             );
@@ -451,7 +452,6 @@ mod tests {
             .try_into_vec::<f32>()
             .unwrap();
         assert_eq!(got, vec![0.5, -0.5, 3.5, -4.0]);
-        assert_eq!(lsq_codes(&ws, &[0.5], Bits::B4), vec![1, -1, 7, -8]);
         let grads = q.sum().backward();
         // dq/dW = 1 inside the range, 0 where clamped.
         let gw = w
@@ -465,6 +465,51 @@ mod tests {
         let expect = ((1.0 - 0.52) + (-1.0 + 1.48) + 7.0 - 8.0) * lsq_grad_scale(Bits::B4, 4);
         let gs = vec1(s.grad(&grads).unwrap())[0];
         assert!((gs - expect).abs() < 1e-5, "{gs} vs {expect}");
+    }
+
+    #[test]
+    fn rounding_is_cores_rule_not_burns() {
+        let d = dev();
+        let mut xs: Vec<f32> = vec![
+            0.5,
+            -0.5,
+            1.5,
+            2.5,
+            -2.5,
+            7.5,
+            -7.5,
+            127.5,
+            0.49999997,
+            -0.49999997,
+            2.4999998,
+            0.0,
+            -0.0,
+            8_388_607.5,
+            1e30,
+            -1e30,
+        ];
+        xs.extend((0..20_000).map(|i| (i as f32 * 0.618_034).sin() * 300.0));
+        xs.extend((-600..600).map(|k| k as f32 * 0.5));
+        let x = Tensor::<1>::from_data(TensorData::new(xs.clone(), [xs.len()]), &d);
+        let got = vec1(round_code_tensor(x.clone()));
+        let ste = vec1(round_ste(x));
+        for ((v, g), s) in xs.iter().zip(&got).zip(&ste) {
+            assert_eq!(*g, round_code(*v), "{v}");
+            assert_eq!(*s, round_code(*v), "{v}");
+        }
+        // burn's own round is ties to even: the reason the trainer does not use it.
+        let two_and_half = Tensor::<1>::from_data(TensorData::new(vec![2.5f32], [1]), &d);
+        assert_eq!(vec1(two_and_half.round()), [2.0]);
+        // The fused HWGQ pass rounds ties away from zero too: 2.5 steps is code 3.
+        let step = 0.25f32;
+        let ys = [2.5 * step, 0.5 * step, 1.5 * step];
+        let x = Tensor::<1>::from_data(TensorData::new(ys.to_vec(), [3]), &d);
+        let target = [(15.0 * step, StraightThrough::Round { step })];
+        let (m, r) = straight_through_parts(&x, &target, None)
+            .into_iter()
+            .next()
+            .unwrap();
+        assert_eq!(vec1(x * m + r), [3.0 * step, step, 2.0 * step]);
     }
 
     #[test]
