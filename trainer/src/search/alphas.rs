@@ -5,6 +5,7 @@
 //! cells have their own: both follow from `SearchSpace::slots()`, which lists shared slots
 //! once.
 
+use anyhow::{Result, anyhow, ensure};
 use burn::module::{Module, Param};
 use burn::prelude::*;
 use burn::tensor::activation::{log_softmax, softmax};
@@ -87,22 +88,34 @@ impl Alphas {
     }
 
     /// Raw alpha values per slot.
-    pub fn values(&self) -> Vec<Vec<f32>> {
+    ///
+    /// # Errors
+    /// See [`tensor_to_vec`].
+    pub fn values(&self) -> Result<Vec<Vec<f32>>> {
         self.slots.iter().map(|a| tensor_to_vec(a.val())).collect()
     }
 
     /// Softmax probabilities per slot, as plain numbers.
-    pub fn prob_values(&self) -> Vec<Vec<f32>> {
+    ///
+    /// # Errors
+    /// See [`tensor_to_vec`].
+    pub fn prob_values(&self) -> Result<Vec<Vec<f32>>> {
         self.probs().into_iter().map(tensor_to_vec).collect()
     }
 }
 
-/// Copies a rank-1 tensor to the host.
-pub fn tensor_to_vec(t: Tensor<1>) -> Vec<f32> {
+/// Copies a float tensor to the host, in row-major order.
+///
+/// # Errors
+/// When burn cannot hand the values back as `f32`. Every tensor this crate reads is a float
+/// tensor, so this is a broken invariant; it is an error rather than an empty vector
+/// because an empty alpha vector made the derived genotype silently take candidate 0.
+pub fn tensor_to_vec<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>> {
+    let shape = t.dims();
     t.into_data()
         .convert::<f32>()
         .try_into_vec::<f32>()
-        .unwrap_or_default()
+        .map_err(|e| anyhow!("cannot read a {shape:?} tensor back as f32: {e:?}"))
 }
 
 /// Index of the largest value, the first one on ties (a true argmax).
@@ -117,29 +130,54 @@ pub fn argmax(values: &[f32]) -> usize {
 }
 
 /// The genotype of the argmax (op, bit) pair of every slot (spec §6 derivation).
+///
+/// # Errors
+/// When `alphas` does not hold one vector per slot of `space`, each of length
+/// candidates · |bits|, or holds a value that is not finite: `argmax` would otherwise
+/// answer candidate 0 for an empty or NaN vector and the genotype would look valid.
 pub fn derive_genotype(
     space: SearchSpace,
     residual: Residual,
     bits: &SearchBits,
     alphas: &[Vec<f32>],
-) -> Genotype {
-    let choices = space
-        .slots()
+) -> Result<Genotype> {
+    let slots = space.slots();
+    ensure!(
+        alphas.len() == slots.len(),
+        "{} alpha vectors for the {} slots of space {space}",
+        alphas.len(),
+        slots.len()
+    );
+    let choices = slots
         .iter()
         .zip(alphas)
         .map(|(slot, a)| {
+            let want = slot.candidates.len() * bits.len();
+            ensure!(
+                a.len() == want,
+                "slot `{}` has {} alphas, expected {want} ({} ops × {} widths)",
+                slot.name,
+                a.len(),
+                slot.candidates.len(),
+                bits.len()
+            );
+            ensure!(
+                a.iter().all(|v| v.is_finite()),
+                "slot `{}` has a non-finite alpha: {a:?}",
+                slot.name
+            );
             let i = argmax(a);
-            Choice {
+            Ok(Choice {
                 op: slot.candidates[i / bits.len()],
                 bits: bits.0[i % bits.len()],
-            }
+            })
         })
-        .collect();
-    Genotype {
+        .collect::<Result<_>>()?;
+    Ok(Genotype {
         space,
         residual,
         choices,
-    }
+    })
 }
 
 /// Mean over slots of the largest softmax probability: 1/|choices| for uniform alphas,
@@ -177,13 +215,42 @@ mod tests {
             .collect();
         alphas[0][3] = 1.0; // op 1 (simple_5x5), bit index 1 (8)
         alphas[5][4] = 0.5; // op 2 of upsample (simple_3x3), 4 bits
-        let g = derive_genotype(space, Residual::Adq, &bits, &alphas);
+        let g = derive_genotype(space, Residual::Adq, &bits, &alphas).expect("genotype");
         assert_eq!(g.choices[0].op.name(), "simple_5x5");
         assert_eq!(g.choices[0].bits, Bits::B8);
         assert_eq!(g.choices[5].op.name(), "simple_3x3");
         assert_eq!(g.choices[5].bits, Bits::B4);
         assert_eq!(g.choices[1].op, space.slots()[1].candidates[0]);
         assert!(g.validate().is_ok());
+        // What a failed tensor read or a diverged search would hand it: errors, not
+        // candidate 0.
+        let mut short = alphas.clone();
+        short[2].clear();
+        let e = derive_genotype(space, Residual::Adq, &bits, &short).expect_err("empty");
+        assert!(e.to_string().contains(&space.slots()[2].name), "{e}");
+        let mut nan = alphas.clone();
+        nan[1][0] = f32::NAN;
+        assert!(derive_genotype(space, Residual::Adq, &bits, &nan).is_err());
+        assert!(derive_genotype(space, Residual::Adq, &bits, &alphas[1..]).is_err());
+    }
+
+    #[test]
+    fn host_copies_hold_the_tensor_values() {
+        let device = Device::flex();
+        let bits = SearchBits::parse("4,8").expect("bits");
+        let a = Alphas::zeros(SearchSpace::BasicB, &bits, &device);
+        let values = a.values().expect("values");
+        let probs = a.prob_values().expect("probs");
+        for ((v, p), slot) in values.iter().zip(&probs).zip(SearchSpace::BasicB.slots()) {
+            let n = slot.candidates.len() * 2;
+            assert_eq!(v, &vec![0.0; n]);
+            assert!(
+                p.iter().all(|&x| (x - 1.0 / n as f32).abs() < 1e-6),
+                "{p:?}"
+            );
+        }
+        let t = Tensor::<2>::from_floats([[1.0, 2.0], [3.0, 4.0]], &device);
+        assert_eq!(tensor_to_vec(t).expect("read"), [1.0, 2.0, 3.0, 4.0]);
     }
 
     #[test]
@@ -209,7 +276,7 @@ mod tests {
             .map(|s| ((s.candidates.len() * 2) as f64).ln())
             .sum();
         assert!((h as f64 - want).abs() < 1e-4, "{h} vs {want}");
-        let d = decisiveness(&a.prob_values());
+        let d = decisiveness(&a.prob_values().expect("probs"));
         assert!(d > 0.12 && d < 0.17, "{d}");
     }
 }

@@ -110,7 +110,7 @@ pub fn learner(
     device: &Device,
 ) -> Result<SearchLearner> {
     let bits = SearchBits(ctx.bits.clone());
-    let net = Supernet::init(space, residual, &ctx, 1, device);
+    let net = Supernet::init(space, residual, &ctx, 1, device)?;
     let penalty = BitOpsPenalty::new(&net.graph, space.slots().len(), &bits, lr_size, lr_size)?;
     Ok(SearchLearner {
         net,

@@ -398,19 +398,23 @@ impl BitMixer {
 
     /// Weights and LSQ step of conv `j` of op `o` at bit index `i`, as plain numbers, for
     /// building the derived child network from the supernet.
-    pub fn conv_params(&self, o: usize, j: usize, i: usize) -> (Vec<f32>, Option<Vec<f32>>) {
+    ///
+    /// # Errors
+    /// See [`tensor_to_vec`](crate::search::alphas::tensor_to_vec).
+    pub fn conv_params(
+        &self,
+        o: usize,
+        j: usize,
+        i: usize,
+    ) -> anyhow::Result<(Vec<f32>, Option<Vec<f32>>)> {
+        use crate::search::alphas::tensor_to_vec;
         let c = &self.ops[o].convs[j];
-        let to_vec = |t: Tensor<4>| {
-            t.into_data()
-                .convert::<f32>()
-                .try_into_vec::<f32>()
-                .unwrap_or_default()
-        };
-        let w = to_vec(c.weights[i.min(c.weights.len() - 1)].val());
+        let w = tensor_to_vec(c.weights[i.min(c.weights.len() - 1)].val())?;
         let s = c.log_steps[i]
             .as_ref()
-            .map(|s| crate::search::alphas::tensor_to_vec(s.val().exp()));
-        (w, s)
+            .map(|s| tensor_to_vec(s.val().exp()))
+            .transpose()?;
+        Ok((w, s))
     }
 }
 
@@ -507,7 +511,7 @@ mod tests {
         let y = m.forward(x.clone(), p, &c);
         let mut want = x;
         for (j, shape) in Op::separable(3).convs(3, 6, 6).into_iter().enumerate() {
-            let (w, s) = m.conv_params(1, j, 0);
+            let (w, s) = m.conv_params(1, j, 0).unwrap();
             let mut q = crate::nn::QConv::from_weights(
                 &conv_node(shape, Bits::B4, &n, Op::separable(3)),
                 w,

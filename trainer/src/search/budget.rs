@@ -120,7 +120,7 @@ mod tests {
     #[test]
     fn a_binding_budget_is_met_and_a_loose_one_changes_nothing() {
         let (bits, alphas) = setup();
-        let argmax = derive_genotype(SearchSpace::BasicB, Residual::Adq, &bits, &alphas);
+        let argmax = derive_genotype(SearchSpace::BasicB, Residual::Adq, &bits, &alphas).unwrap();
         let full = bitops(&argmax).unwrap();
         let (same, moves) = within_budget(&argmax, &bits, &alphas, full).unwrap();
         assert_eq!(same, argmax);
@@ -142,12 +142,28 @@ mod tests {
             "{changed} vs {moves:?}"
         );
         assert!(changed < argmax.choices.len(), "{moves:?}");
+        // Undo the last move (`slot: op@bits -> op@bits (…)`): the budget breaks again.
+        let last = moves.last().unwrap();
+        let (slot, rest) = last.split_once(": ").unwrap();
+        let (from, _) = rest.split_once(" -> ").unwrap();
+        let (op, b) = from.split_once('@').unwrap();
+        let s = g.space.slots().iter().position(|x| x.name == slot).unwrap();
+        let mut undone = g.clone();
+        undone.choices[s] = Choice {
+            op: op.parse().unwrap(),
+            bits: quantnas_core::arch::Bits::new(b.parse().unwrap()).unwrap(),
+        };
+        assert_ne!(undone, g, "{last}");
+        assert!(
+            bitops(&undone).unwrap() > budget,
+            "the greedy went past the budget: {last}"
+        );
     }
 
     #[test]
     fn an_impossible_budget_is_an_error() {
         let (bits, alphas) = setup();
-        let argmax = derive_genotype(SearchSpace::BasicB, Residual::Adq, &bits, &alphas);
+        let argmax = derive_genotype(SearchSpace::BasicB, Residual::Adq, &bits, &alphas).unwrap();
         let err = within_budget(&argmax, &bits, &alphas, 1).unwrap_err();
         assert!(err.to_string().contains("no genotype"), "{err}");
     }

@@ -106,7 +106,7 @@ mod tests {
         // Slot 0 (head.h1): simple_5x5 at 8 bits is the most expensive pair, simple_3x3_grouped_3
         // at 4 bits the cheapest. Gradient descent lowers alphas with positive gradient.
         let g: Tensor<1> = grads.get::<1>(alphas.slots[0].id).expect("grad");
-        let g = crate::search::alphas::tensor_to_vec(g);
+        let g = crate::search::alphas::tensor_to_vec(g).unwrap();
         let c = &pen.costs[0];
         let (hi, lo) = (
             c.iter()

@@ -86,7 +86,7 @@ fn stream_seed(seed: u64, stream: u64) -> u64 {
 /// Builds a fresh learner for `config`.
 fn new_learner(config: &SearchConfig, device: &Device, ctx: MixContext) -> Result<SearchLearner> {
     let bits = config.search_bits()?;
-    let net = Supernet::init(config.space, config.residual(), &ctx, config.seed, device);
+    let net = Supernet::init(config.space, config.residual(), &ctx, config.seed, device)?;
     let penalty = BitOpsPenalty::new(
         &net.graph,
         config.space.slots().len(),
@@ -340,10 +340,10 @@ fn end_epoch(
 ) -> Result<()> {
     state.epoch += 1;
     let bits = config.search_bits()?;
-    let values = l.alphas.values();
-    let probs = l.alphas.prob_values();
+    let values = l.alphas.values()?;
+    let probs = l.alphas.prob_values()?;
     state.prob_history.push(probs.clone());
-    let genotype = derive_genotype(config.space, config.residual(), &bits, &values);
+    let genotype = derive_genotype(config.space, config.residual(), &bits, &values)?;
     let penalty32 = BitOpsPenalty::new(
         &l.net.graph,
         config.space.slots().len(),
@@ -414,8 +414,8 @@ fn finish(
     state: &SearchState,
 ) -> Result<SearchOutcome> {
     let bits = config.search_bits()?;
-    let values = l.alphas.values();
-    let mut genotype = derive_genotype(config.space, config.residual(), &bits, &values);
+    let values = l.alphas.values()?;
+    let mut genotype = derive_genotype(config.space, config.residual(), &bits, &values)?;
     if let Some(max) = config.max_gbitops {
         let (budgeted, moves) =
             within_budget(&genotype, &bits, &values, (max * 1e9).floor() as u64)?;
@@ -439,7 +439,7 @@ fn finish(
         dir.path.join("cost.json"),
         serde_json::to_string_pretty(&serde_json::json!({"arch": arch, "cost": report}))?,
     )?;
-    let max_prob = decisiveness(&l.alphas.prob_values());
+    let max_prob = decisiveness(&l.alphas.prob_values()?);
     dir.log(&format!(
         "search finished: BitOps@32x32 {:.3} G, params {}, mean max prob {max_prob:.3}, {:.0} s",
         report.bitops as f64 / 1e9,

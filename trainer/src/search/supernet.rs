@@ -11,6 +11,7 @@ use quantnas_core::arch::{Genotype, Graph, NodeKind, Residual, Role, SearchSpace
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
+use super::alphas::tensor_to_vec;
 use super::bitmixer::{BitMixer, MixContext};
 use crate::nn::network::{BN_EPS, BN_MOMENTUM, Network, NodeParams, forward_fixed, run_graph};
 use crate::nn::{Adq, QConv};
@@ -46,15 +47,21 @@ pub struct Supernet {
 
 impl Supernet {
     /// A supernet of `space` with weights drawn from a generator seeded with `seed`.
+    ///
+    /// # Errors
+    /// When the supernet graph has no shapes at 32×32 (a broken invariant of `core`'s
+    /// builders; batch-norm channel counts are read from those shapes).
     pub fn init(
         space: SearchSpace,
         residual: Residual,
         ctx: &MixContext,
         seed: u64,
         device: &Device,
-    ) -> Self {
+    ) -> Result<Self> {
         let graph = supernet(space, residual);
-        let shapes = graph.shapes(32, 32).ok();
+        let shapes = graph
+            .shapes(32, 32)
+            .map_err(|e| anyhow::anyhow!("supernet of space {space}: {e}"))?;
         let mut rng = StdRng::seed_from_u64(seed);
         let (mut mixers, mut convs, mut norms, mut adqs) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new());
@@ -70,7 +77,7 @@ impl Supernet {
                     SuperParams::Fixed(NodeParams::Conv(convs.len() - 1))
                 }
                 NodeKind::BatchNorm { input } => {
-                    let ch = shapes.as_ref().map_or(0, |s| s[*input].c);
+                    let ch = shapes[*input].c;
                     norms.push(
                         BatchNormConfig::new(ch)
                             .with_epsilon(BN_EPS)
@@ -87,14 +94,14 @@ impl Supernet {
             };
             params.push(p);
         }
-        Supernet {
+        Ok(Supernet {
             mixers,
             convs,
             norms,
             adqs,
             graph,
             params,
-        }
+        })
     }
 
     /// Runs the supernet with slot probabilities `probs` (one vector per slot).
@@ -165,20 +172,14 @@ impl Supernet {
                             conv.bits
                         )
                     };
-                    self.mixers[mixer].conv_params(o, j, bi)
+                    self.mixers[mixer].conv_params(o, j, bi)?
                 }
                 Role::Fixed => {
                     let Some(q) = fixed.next() else {
                         bail!("supernet has fewer fixed convs than the child")
                     };
-                    let w = q
-                        .weight
-                        .val()
-                        .into_data()
-                        .convert::<f32>()
-                        .try_into_vec::<f32>()
-                        .unwrap_or_default();
-                    let s = q.steps().map(super::alphas::tensor_to_vec);
+                    let w = tensor_to_vec(q.weight.val())?;
+                    let s = q.steps().map(tensor_to_vec).transpose()?;
                     (w, s)
                 }
             };
@@ -216,7 +217,7 @@ mod tests {
             noise: false,
             rng: crate::search::noise::NoiseSource::new(0),
         };
-        let net = Supernet::init(space, Residual::Adq, &ctx, 5, &d);
+        let net = Supernet::init(space, Residual::Adq, &ctx, 5, &d).unwrap();
         // A mixed genotype: slot s picks candidate s mod |ops| at bit (s mod 2).
         let alphas: Vec<Vec<f32>> = space
             .slots()
@@ -228,7 +229,7 @@ mod tests {
                 a
             })
             .collect();
-        let g = derive_genotype(space, Residual::Adq, &bits, &alphas);
+        let g = derive_genotype(space, Residual::Adq, &bits, &alphas).unwrap();
         let probs: Vec<Tensor<1>> = alphas
             .iter()
             .map(|a| Tensor::<1>::from_floats(a.as_slice(), &d))
