@@ -5,6 +5,8 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use quantnas_core::metrics::score_sr;
+use quantnas_core::resize::bicubic_rgb8;
 use trainer::eval::evaluate;
 
 fn data(name: &str) -> PathBuf {
@@ -32,6 +34,39 @@ fn set5_x4_matches_published_bicubic() {
         "SSIM {}",
         r.mean_ssim
     );
+}
+
+/// Set14 ×4 is the headline metric, and its `bridge.png` is the only grayscale image of the
+/// bundled test sets: this is the one end-to-end run of the grayscale path.
+#[test]
+fn set14_x4_matches_published_bicubic() {
+    let set14 = data("Set14");
+    let r = evaluate("bicubic", &set14, 4).unwrap();
+    assert_eq!(r.images.len(), 14);
+    assert!((r.mean_psnr - 26.00).abs() <= 0.03, "PSNR {}", r.mean_psnr);
+    assert!(
+        (r.mean_ssim - 0.7027).abs() <= 0.002,
+        "SSIM {}",
+        r.mean_ssim
+    );
+    // bridge is read as gray and scored on its gray values, not on the BT.601 Y of its
+    // R = G = B expansion (which maps 0..255 to 16..235 and changes the score).
+    let images = trainer::imageio::load_folder(&set14).unwrap();
+    let gray: Vec<&str> = images
+        .iter()
+        .filter(|i| i.gray)
+        .map(|i| i.name.as_str())
+        .collect();
+    assert_eq!(gray, ["bridge"]);
+    let bridge = images.iter().find(|i| i.gray).unwrap();
+    let hr = bridge.image.modcrop(4);
+    let lr = bicubic_rgb8(&hr, 0.25);
+    let sr = bicubic_rgb8(&lr, 4.0);
+    let as_gray = score_sr(&sr, &hr, true, 4).unwrap();
+    let as_colour = score_sr(&sr, &hr, false, 4).unwrap();
+    let reported = r.images.iter().find(|s| s.name == "bridge").unwrap();
+    assert_eq!(reported.psnr, as_gray.psnr);
+    assert_ne!(reported.psnr, as_colour.psnr);
 }
 
 #[test]
