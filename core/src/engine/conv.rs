@@ -142,8 +142,13 @@ pub(crate) struct RowLayout {
 
 impl RowLayout {
     pub fn new(g: &Geometry, w: usize) -> RowLayout {
+        RowLayout::aligned(g, w, TX)
+    }
+
+    /// The layout with accumulator rows rounded up to a multiple of `align` columns.
+    pub fn aligned(g: &Geometry, w: usize, align: usize) -> RowLayout {
         let ow = g.out_size(1, w).1;
-        let owp = ow.div_ceil(TX) * TX;
+        let owp = ow.div_ceil(align) * align;
         RowLayout {
             ow,
             owp,
@@ -166,7 +171,8 @@ impl RowLayout {
     }
 }
 
-/// Brings the window to output row `y` (stride 1; rows are visited in order from 0).
+/// Brings the window to output row `y` (stride 1; rows are visited in order from
+/// `first`, where all `kh` rows are filled).
 ///
 /// The window is a ring of `kh` rows per input channel: the row that kernel row `ky` of
 /// output row `y` needs (input row `y + ky − pad_h`, placed at column `pad_w`, zeros
@@ -181,10 +187,11 @@ pub(crate) fn fill_window<A: Copy + Default>(
     h: usize,
     w: usize,
     y: usize,
+    first: usize,
     mut row: impl FnMut(usize, usize, &mut [A]),
 ) {
     lay.rot = y % g.kh;
-    let new_rows = if y == 0 { 0..g.kh } else { g.kh - 1..g.kh };
+    let new_rows = if y == first { 0..g.kh } else { g.kh - 1..g.kh };
     for ci in 0..g.cin {
         for ky in new_rows.clone() {
             let slot = (y + ky) % g.kh;
@@ -341,7 +348,7 @@ pub(crate) fn conv_tiled<A: Mac>(
     let mut acc = vec![<A::Acc>::default(); g.cout * lay.owp];
     let mut kernel_scratch = 0;
     for y in 0..oh {
-        fill_window(&mut win, g, &mut lay, h, w, y, &mut row);
+        fill_window(&mut win, g, &mut lay, h, w, y, 0, &mut row);
         kernel_scratch = kernel(&win, &lay, &mut acc);
         emit(y, &acc, &lay);
     }

@@ -17,11 +17,13 @@ use crate::model::{ConvParams, LayerBits, MAX_NODES, Model, ModelError, NodePara
 
 use super::bilinear::resize;
 use super::conv::Geometry;
+use super::dot::Isa;
 use super::float_conv::FloatConv;
 use super::int_conv::{IntConv, OutMode};
 use super::ops;
 use super::ref_exec;
 use super::tensor::{Data, Tensor};
+use super::threads::Threads;
 
 /// Largest LR input accepted, in pixels: 1024×1024 (the ×4 output is 4096×4096). Stops a
 /// huge image from exhausting memory (the widest tensors hold 36–64 channels of it).
@@ -54,6 +56,10 @@ pub struct Engine {
     /// How each conv writes its output.
     modes: Vec<OutMode>,
     last_use: Vec<NodeId>,
+    /// The instruction set the integer convs run on.
+    isa: Isa,
+    /// The threads they run on.
+    threads: Threads,
 }
 
 impl Engine {
@@ -162,7 +168,44 @@ impl Engine {
             prepared,
             modes,
             last_use,
+            isa: Isa::best(),
+            threads: Threads::default(),
         })
+    }
+
+    /// The same engine with the integer convs' output rows split over `n` threads of a
+    /// pool of its own (1: the calling thread only, the default). The output is
+    /// bit-identical for every `n`.
+    ///
+    /// # Panics
+    /// If the operating system cannot start the threads.
+    #[cfg(feature = "threads")]
+    pub fn with_threads(mut self, n: usize) -> Engine {
+        self.threads = Threads::new(n);
+        self
+    }
+
+    /// How many threads the integer convs use.
+    pub fn threads(&self) -> usize {
+        self.threads.count()
+    }
+
+    /// The same engine on another integer conv kernel (benches and tests compare them;
+    /// every kernel gives the same bits). [`Isa::best`] is the default.
+    ///
+    /// # Errors
+    /// [`ModelError::IsaUnavailable`] when this CPU or build cannot run `isa`.
+    pub fn with_isa(mut self, isa: Isa) -> Result<Engine, ModelError> {
+        if !isa.is_available() {
+            return Err(ModelError::IsaUnavailable { isa });
+        }
+        self.isa = isa;
+        Ok(self)
+    }
+
+    /// The instruction set the integer convs run on.
+    pub fn isa(&self) -> Isa {
+        self.isa
     }
 
     /// Parses a model file and prepares it.
@@ -264,7 +307,7 @@ impl Engine {
                 NodeKind::Conv(c) => {
                     let x = get(&vals, c.input)?;
                     let (t, s) = match &self.prepared[i] {
-                        Prepared::Int(k) => k.run(x, self.modes[i]),
+                        Prepared::Int(k) => k.run(x, self.modes[i], self.isa, &self.threads),
                         Prepared::Float(k) => k.run(x, self.modes[i]),
                         _ => return Err(ModelError::Internal("a conv without prepared weights")),
                     };

@@ -25,14 +25,18 @@
 
 pub mod bilinear;
 mod conv;
+mod dot;
 mod exec;
 mod float_conv;
 mod int_conv;
 mod ops;
 mod quant;
 mod ref_exec;
+mod rows;
 mod tensor;
+mod threads;
 
+pub use dot::Isa;
 pub use exec::{Engine, MAX_INPUT_PIXELS, RunStats};
 pub use ops::{adq_factor, unbiased_std};
 pub use quant::{hwgq_code, hwgq_code_plain, max_code};

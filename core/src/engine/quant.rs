@@ -3,7 +3,7 @@
 //! Both executors and every conv use this one function, so the integer path and the
 //! fake-quant reference see exactly the same activation codes.
 
-use crate::arch::{Bits, round_code, round_code_nonneg};
+use crate::arch::{Bits, round_code};
 
 /// Largest activation code of a quantized width, as `u8` (15 or 255).
 pub fn max_code(bits: Bits) -> u8 {
@@ -15,10 +15,10 @@ pub fn max_code(bits: Bits) -> u8 {
 /// rounding rule, [`round_code`] (ties away from zero). NaN gives 0. The dequantized
 /// activation is `code·step`.
 ///
-/// The clamped quotient is non-negative, so it rounds with [`round_code_nonneg`]: the
-/// same result as [`hwgq_code_plain`] for every input (tested exhaustively), without a
-/// call, so that it vectorises.
-#[inline]
+/// The clamped quotient is non-negative and at most `max_code`, so it rounds with a
+/// branch-free, vectorisable twin of the rule: the same result as [`hwgq_code_plain`]
+/// for every input (tested exhaustively).
+#[inline(always)]
 pub fn hwgq_code(x: f32, step: f32, max_code: u8) -> u8 {
     let top = step * f32::from(max_code);
     let v = if x > 0.0 {
@@ -26,8 +26,19 @@ pub fn hwgq_code(x: f32, step: f32, max_code: u8) -> u8 {
     } else {
         0.0
     };
-    // 0 ≤ v/step ≤ max_code (up to rounding), so the cast cannot truncate.
-    round_code_nonneg(v / step) as u8
+    round_small_nonneg(v / step) as u8
+}
+
+/// [`round_code`](crate::arch::round_code) of `0 ≤ t < 2²³` as an integer, with no
+/// float-to-int conversion (Rust's saturating `as` does not vectorise on x86): adding
+/// 2²³ rounds `t` to an integer, ties to even, and leaves that integer in the low
+/// mantissa bits; a tie that went down (`t − r = ½`, exact) goes up instead.
+#[inline(always)]
+fn round_small_nonneg(t: f32) -> u32 {
+    const MAGIC: f32 = 8_388_608.0; // 2²³
+    let m = t + MAGIC;
+    let r = m - MAGIC;
+    (m.to_bits() & 0x7F_FFFF) + u32::from(t - r == 0.5)
 }
 
 /// The plain twin of [`hwgq_code`], written as the definition reads.

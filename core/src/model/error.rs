@@ -227,4 +227,10 @@ pub enum ModelError {
     /// A broken invariant of the engine's execution plan: a bug, not a bad input.
     #[error("internal engine error: {0} (a bug in quantnas-core; please report it)")]
     Internal(&'static str),
+    /// A conv kernel was asked for that this CPU (or this build) cannot run.
+    #[error("the {isa} conv kernel needs instructions this CPU or build lacks")]
+    IsaUnavailable {
+        /// The kernel asked for.
+        isa: crate::engine::Isa,
+    },
 }

@@ -7,7 +7,7 @@ use crate::arch::{Arch, Bits, Graph, NodeId};
 use crate::cost::{CostReport, cost};
 
 use super::error::ModelError;
-use super::params::{NodeParams, ParamSpec, check_params, param_specs};
+use super::params::{ConvParams, NodeParams, ParamSpec, check_params, param_specs};
 
 /// A trained network ready for inference: what the trainer exports and the engine runs.
 #[derive(Clone, Debug, PartialEq)]
@@ -76,5 +76,43 @@ impl Model {
     /// The network graph.
     pub fn graph(&self) -> Graph {
         self.arch.graph()
+    }
+
+    /// The same network with every layer the architecture lets go to 32 bits run in
+    /// `f32` on its dequantized weights (`code·step`): the engine's own float baseline for
+    /// timing the integer path on the same weights and MACs. Layers the architecture
+    /// fixes at 8 bits (RFDN's ESA and fusion convs) stay quantized.
+    pub fn float_twin(&self) -> Result<Model, ModelError> {
+        let arch = match &self.arch {
+            Arch::Genotype { genotype } => {
+                let mut genotype = genotype.clone();
+                genotype.choices.iter_mut().for_each(|c| c.bits = Bits::B32);
+                Arch::Genotype { genotype }
+            }
+            Arch::Espcn { .. } => Arch::Espcn { bits: Bits::B32 },
+            Arch::SrResNet { .. } => Arch::SrResNet { bits: Bits::B32 },
+            Arch::Rfdn { .. } => Arch::Rfdn { bits: Bits::B32 },
+        };
+        let specs = param_specs(&arch.graph())?;
+        let params = specs
+            .iter()
+            .zip(&self.params)
+            .map(|((_, spec), p)| match (spec, p) {
+                (ParamSpec::Conv { bits, .. }, NodeParams::Conv(c)) if !bits.is_quantized() => {
+                    NodeParams::Conv(ConvParams::Float {
+                        weights: c.dequantized(),
+                    })
+                }
+                _ => p.clone(),
+            })
+            .collect();
+        let twin = Model {
+            name: alloc::format!("{} (f32 twin)", self.name),
+            arch,
+            meta: self.meta.clone(),
+            params,
+        };
+        twin.validate()?;
+        Ok(twin)
     }
 }
