@@ -3,10 +3,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Quiet when it works; a failure is retried loudly so the log says why, and fails the run.
 rustup target add wasm32-unknown-unknown thumbv7m-none-eabi >/dev/null 2>&1 \
   || rustup target add wasm32-unknown-unknown thumbv7m-none-eabi
-rustup component add rustfmt clippy >/dev/null 2>&1 || true
+rustup component add rustfmt clippy >/dev/null 2>&1 \
+  || rustup component add rustfmt clippy
 
-if [ -f .ci/install-web.sh ]; then
-  bash .ci/install-web.sh
-fi
+bash .ci/install-web.sh

@@ -1,6 +1,7 @@
 //! Embeds the models listed in `web/models/manifest.json` for the tests (`BUNDLED_MODELS`
 //! in `$OUT_DIR/bundled_models.rs`): tests in wasm cannot read files, so the bytes are
-//! compiled in. A listed file that is missing becomes `None`, and the tests fail on it.
+//! compiled in. A listed file that is missing becomes `None`, and the tests fail on it; a
+//! missing manifest fails the build.
 
 use std::path::{Path, PathBuf};
 use std::{env, fs};
@@ -12,10 +13,11 @@ fn main() {
     let manifest = models.join("manifest.json");
     println!("cargo:rerun-if-changed={}", manifest.display());
     println!("cargo:rerun-if-changed={}", models.display());
-    let files = match fs::read_to_string(&manifest) {
-        Ok(text) => listed_files(&text, &manifest),
-        Err(_) => Vec::new(),
-    };
+    // No manifest is an error, not "no models": the tests that need one would pass on an
+    // empty list.
+    let text =
+        fs::read_to_string(&manifest).unwrap_or_else(|e| panic!("{}: {e}", manifest.display()));
+    let files = listed_files(&text, &manifest);
     let mut out = String::from(
         "/// `(file, bytes)` of every model the manifest lists; `None` if the file is missing.\n",
     );

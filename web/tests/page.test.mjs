@@ -14,6 +14,9 @@ const BUTTERFLY_BICUBIC_PSNR = "22.10";
 const outDir = path.resolve(REPO_DIR, process.env.CI_OUT || ".ci-out");
 const manifest = JSON.parse(readFileSync(path.join(WEB_DIR, "models/manifest.json"), "utf8"));
 const modelCount = manifest.models.length;
+// The page is a demo of the bundled models: with none, every model check below would pass
+// vacuously.
+assert.ok(modelCount > 0, "web/models/manifest.json lists no model");
 
 const problems = [];
 const server = await serve();
@@ -71,15 +74,14 @@ try {
   // next to it, written by `trainer eval`), where there is one.
   manifest.models.forEach((entry, i) => {
     const evalFile = path.join(WEB_DIR, "models", entry.file.replace(/\.qnm$/, ".set5.json"));
-    if (!existsSync(evalFile)) return;
+    assert.ok(existsSync(evalFile), `${entry.file} has no trainer evaluation ${evalFile}`);
     const native = JSON.parse(readFileSync(evalFile, "utf8")).images.find((im) => im.name === "butterfly");
     const row = table.find((r) => r.method === `model:${i}`);
     assert.equal(row.psnr, native.psnr.toFixed(2), `${entry.file}: page PSNR equals native (${evalFile})`);
   });
-  if (models.length) {
-    const best = Math.max(...models.map((r) => Number(r.psnr)));
-    assert.ok(best > Number(bicubic.psnr), `a bundled model (${best} dB) beats bicubic (${bicubic.psnr} dB)`);
-  }
+  assert.equal(models.length, modelCount, "a result row for every bundled model");
+  const best = Math.max(...models.map((r) => Number(r.psnr)));
+  assert.ok(best > Number(bicubic.psnr), `a bundled model (${best} dB) beats bicubic (${bicubic.psnr} dB)`);
   assert.equal(await page.locator("#zoom figure").count(), 3 + modelCount, "zoom: HR, LR, bicubic, each model");
 
   step("live BitOps follow the network and the image size");

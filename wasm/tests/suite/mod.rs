@@ -74,10 +74,26 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     })
 }
 
-/// The models the page bundles, or, while the manifest lists none, one random-weight
-/// ESPCN that only exercises the mechanics (loading, sizes), never compared as a result.
+/// The models the page bundles (at least one: the page, and these tests, are about
+/// them), and one random-weight ESPCN that exercises the mechanics of a fixed network.
 fn models_for_mechanics() -> Vec<(String, Vec<u8>)> {
-    let bundled: Vec<(String, Vec<u8>)> = BUNDLED_MODELS
+    let mut models = bundled_models();
+    let random = CoreModel::random(Arch::Espcn { bits: Bits::B8 }, 1).unwrap();
+    models.push((
+        "random-espcn (mechanics only)".into(),
+        random.to_bytes().unwrap(),
+    ));
+    models
+}
+
+/// Every model `web/models/manifest.json` lists. Fails when it lists none, or a listed
+/// file is missing: a test that needs a bundled model must not pass without one.
+fn bundled_models() -> Vec<(String, Vec<u8>)> {
+    assert!(
+        !BUNDLED_MODELS.is_empty(),
+        "web/models/manifest.json lists no model: the page has nothing to run"
+    );
+    BUNDLED_MODELS
         .iter()
         .map(|(f, b)| {
             (
@@ -86,15 +102,7 @@ fn models_for_mechanics() -> Vec<(String, Vec<u8>)> {
                     .to_vec(),
             )
         })
-        .collect();
-    if !bundled.is_empty() {
-        return bundled;
-    }
-    let random = CoreModel::random(Arch::Espcn { bits: Bits::B8 }, 1).unwrap();
-    vec![(
-        "random-espcn (mechanics only)".into(),
-        random.to_bytes().unwrap(),
-    )]
+        .collect()
 }
 
 /// HR → modcrop → bicubic ×¼ (the benchmark protocol), through the bindings.
@@ -184,16 +192,10 @@ pub fn gray_ground_truth_is_scored_on_gray() {
 }
 
 pub fn bundled_model_beats_bicubic() {
-    if BUNDLED_MODELS.is_empty() {
-        // Nothing to compare until the trainer's first model is in web/models.
-        return;
-    }
     let (hr, lr) = lr_of(&to_image(&decode(BUTTERFLY)));
     let bicubic = score(&lr.resize_bicubic(4.0).unwrap(), &hr).unwrap();
-    for (file, bytes) in BUNDLED_MODELS {
-        let bytes = bytes
-            .unwrap_or_else(|| panic!("web/models/{file} is listed in the manifest but missing"));
-        let m = Model::from_bytes(bytes).unwrap_or_else(|e| panic!("{file}: {}", message(e)));
+    for (file, bytes) in bundled_models() {
+        let m = Model::from_bytes(&bytes).unwrap_or_else(|e| panic!("{file}: {}", message(e)));
         let s = score(&m.upscale(&lr).unwrap(), &hr).unwrap();
         assert!(
             s.psnr > bicubic.psnr,
