@@ -9,7 +9,11 @@
 //! RUN/report.md      genotype, cost, PSNR/SSIM per dataset vs bicubic, timings
 //! RUN/report.json    the same, machine-readable
 //! ```
-//! Every stage is resumable: run the same command with `--resume RUN` after a kill.
+//! Every stage is resumable: run the same command with `--resume RUN` after a kill, at any
+//! moment. A finished search (`search/genotype.json`, written last) is skipped; a search or
+//! retraining folder continues from its last checkpoint, or starts afresh when the kill
+//! came before its first one (a folder without `config.json` is created again); export,
+//! evaluation and the report are redone. The retraining must be of the search's genotype.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -25,9 +29,9 @@ use crate::export::{export_run, write_model};
 use crate::search::cli::{SearchArgs, default_run_dir};
 use crate::search::config::SearchConfig;
 use crate::search::run::{Session as SearchSession, search};
-use crate::train::checkpoint;
 use crate::train::config::{Overrides, Preset, TrainConfig};
 use crate::train::fit::{Session as TrainSession, resume, start};
+use crate::train::run_dir::{has_config, read_config};
 
 /// Search, retrain, export and evaluate in one go, with a report.
 ///
@@ -49,6 +53,9 @@ pub struct PipelineArgs {
     /// Retraining batch size.
     #[arg(long)]
     pub train_batch: Option<usize>,
+    /// Retraining LR patch side in pixels (default: the preset's).
+    #[arg(long)]
+    pub train_patch: Option<usize>,
     /// Retraining peak learning rate (default: 4e-3 with the cpu preset, the preset's own
     /// otherwise).
     #[arg(long)]
@@ -97,7 +104,10 @@ pub fn run(args: &PipelineArgs) -> Result<()> {
             quiet,
             stop_at: None,
         };
-        if checkpoint::find(&search_dir, "last").is_ok() {
+        // config.json is written atomically: with it the folder is a search (resumed from
+        // its checkpoint or, killed before the first, started afresh); without it the
+        // search never started and its folder is created again.
+        if has_config(&search_dir) {
             search(&search_dir, None, &session)?;
         } else {
             let mut o = args.search.overrides();
@@ -117,7 +127,8 @@ pub fn run(args: &PipelineArgs) -> Result<()> {
         progress: !quiet,
         stop_after: None,
     };
-    let summary = if train_dir.join("config.json").is_file() {
+    let summary = if has_config(&train_dir) {
+        check_train_arch(&train_dir, &arch)?;
         resume(&train_dir, &session)?
     } else {
         let steps = args
@@ -126,6 +137,7 @@ pub fn run(args: &PipelineArgs) -> Result<()> {
         let o = Overrides {
             steps,
             batch: args.train_batch,
+            patch: args.train_patch,
             lr: args
                 .train_lr
                 .or((args.train_preset == Preset::Cpu).then_some(CPU_TRAIN_LR)),
@@ -171,6 +183,25 @@ pub fn run(args: &PipelineArgs) -> Result<()> {
         started.elapsed().as_secs_f64(),
     )?;
     println!("pipeline done: {}", root.join("report.md").display());
+    Ok(())
+}
+
+/// Checks that the retraining in `train_dir` is of `arch` (the search's genotype): a
+/// folder from another search, or a search redone since, must not be continued as if it
+/// were this one's.
+///
+/// # Errors
+/// An unreadable `config.json`, or one of another architecture.
+pub fn check_train_arch(train_dir: &Path, arch: &Arch) -> Result<()> {
+    let config = read_config(train_dir)?;
+    if &config.arch != arch {
+        anyhow::bail!(
+            "{} retrains {}, not the search's genotype {}; remove that folder to retrain the genotype, or use another --out",
+            train_dir.display(),
+            serde_json::to_string(&config.arch)?,
+            serde_json::to_string(arch)?
+        );
+    }
     Ok(())
 }
 

@@ -31,7 +31,9 @@ pub struct SearchArgs {
     /// Run folder to create (default: runs/search-<seconds since 1970>).
     #[arg(long, short)]
     pub out: Option<PathBuf>,
-    /// Continue the search in this folder from its last checkpoint (its own settings apply).
+    /// Continue the search in this folder from its last checkpoint (its own settings
+    /// apply); a search killed before its first checkpoint starts afresh, a finished one
+    /// writes its result again.
     #[arg(long, conflicts_with = "out")]
     pub resume: Option<PathBuf>,
     /// Search space: basic-b (small lists, for quantized search), basic-a (big lists, for
@@ -93,7 +95,8 @@ pub struct SearchArgs {
     /// is kept as `genotype_argmax.json`). `trainer pipeline` defaults to 3.
     #[arg(long)]
     pub max_gbitops: Option<f64>,
-    /// No progress bar.
+    /// No progress output. Without it, stderr shows a bar on a terminal and plain lines
+    /// (every 5% of the iterations, each epoch) otherwise.
     #[arg(long)]
     pub quiet: bool,
 }

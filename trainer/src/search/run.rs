@@ -11,6 +11,11 @@
 //! RUN/genotype.json, .svg    the final genotype and its picture (paper Fig. 17/18)
 //! RUN/checkpoints/last/      supernet, alphas, both optimisers, state.json
 //! ```
+//!
+//! A search killed at any moment resumes (`--resume RUN`) from its last checkpoint, or
+//! starts afresh if it had none; the log, `metrics.csv` and the per-epoch genotypes are cut
+//! back to the checkpoint first. `genotype.json` is written last and atomically: when it
+//! exists, the search is finished.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -20,7 +25,6 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use burn::module::Module;
 use burn::tensor::{Device, Tensor, TensorData};
-use indicatif::{ProgressBar, ProgressStyle};
 use quantnas_core::arch::{Arch, Genotype, SCALE};
 use quantnas_core::cost::{REPORT_LR_SIDE, cost, reported_bitops};
 use quantnas_core::image::RgbImage8;
@@ -39,9 +43,12 @@ use super::step::{IterParams, IterStats, SearchLearner, alpha_adam, weight_adam}
 use super::supernet::Supernet;
 use crate::data::{ImageCache, Loader, LoaderConfig};
 use crate::train::checkpoint::{
-    STATE_FILE, find, load_module, load_optim, save_module, save_optim, write_atomic,
+    STATE_FILE, find, load_module, load_optim, remove, save_module, save_optim, write_atomic,
 };
-use crate::train::run_dir::{RunDir, read_config_as};
+use crate::train::progress::{Progress, ProgressMode};
+use crate::train::run_dir::{
+    LOG_FILE, METRICS_FILE, RunDir, cut_csv, cut_log, read_config_as, write_file_atomic,
+};
 use crate::train::validate::{ValImage, load_val};
 
 /// Metrics columns, one row per epoch.
@@ -58,6 +65,10 @@ pub struct SearchState {
     pub elapsed_s: f64,
     /// Per-epoch softmax probabilities of every slot (for the alpha plot).
     pub prob_history: Vec<Vec<Vec<f32>>>,
+    /// Bytes of `log.txt` when this checkpoint was written: a resume cuts the log back to
+    /// it (absent in checkpoints written before it was recorded).
+    #[serde(default)]
+    pub log_len: Option<u64>,
 }
 
 /// What a finished search hands back.
@@ -189,18 +200,52 @@ fn validate(l: &SearchLearner, crops: &[ValImage]) -> Result<f64> {
 /// How one session of a search runs.
 #[derive(Clone, Debug, Default)]
 pub struct Session {
-    /// No progress bar.
+    /// No progress output (neither the bar nor, off a terminal, the plain lines).
     pub quiet: bool,
     /// Stop (after a checkpoint) once this many iterations are done, as if killed there;
     /// `--resume` continues. Used by tests of resumption.
     pub stop_at: Option<usize>,
 }
 
-/// Starts a new search in `run` (with `config`), or continues the one there (`None`).
-/// Returns `None` when the session stopped early at `session.stop_at`.
+/// Cuts the search folder back to checkpoint `state` (`None`: to a search that has not
+/// started), so the resumed session writes each row and file once.
+fn cut_back(run: &Path, state: Option<&SearchState>) -> Result<()> {
+    let epoch = state.map_or(0, |s| s.epoch);
+    cut_csv(&run.join(METRICS_FILE), METRICS_HEADER, epoch as u64)?;
+    cut_log(&run.join(LOG_FILE), state.map_or(Some(0), |s| s.log_len))?;
+    if let Ok(entries) = fs::read_dir(run.join("genotypes")) {
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let at = name
+                .strip_prefix("epoch_")
+                .and_then(|r| r.strip_suffix(".json"))
+                .and_then(|n| n.parse::<usize>().ok());
+            if at.is_some_and(|a| a > epoch) {
+                fs::remove_file(e.path())
+                    .with_context(|| format!("cannot remove {}", e.path().display()))?;
+            }
+        }
+    }
+    if state.is_none() {
+        remove(run, CKPT)?;
+        for f in ["alphas.csv", "alphas.svg"] {
+            let p = run.join(f);
+            if p.exists() {
+                fs::remove_file(&p).with_context(|| format!("cannot remove {}", p.display()))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Starts a new search in `run` (with `config`), or continues the one there (`None`):
+/// from its last checkpoint, afresh if a kill came before the first, or (a finished
+/// search) straight to writing its result. Returns `None` when the session stopped early
+/// at `session.stop_at`.
 ///
 /// # Errors
-/// Bad settings or data, a diverged run (the last checkpoint is kept), unwritable files.
+/// Bad settings or data, a folder that is not a search (`None`) or already holds one
+/// (`Some`), a diverged run (the last checkpoint is kept), unwritable files.
 pub fn search(
     run: &Path,
     config: Option<&SearchConfig>,
@@ -223,12 +268,15 @@ pub fn search(
     let fresh = new_learner(&config, &device, ctx)?;
     let (mut learner, mut state) = if find(run, CKPT).is_ok() {
         let (l, s) = load(run, fresh).with_context(|| format!("resuming {}", run.display()))?;
+        cut_back(run, Some(&s))?;
         dir.log(&format!(
             "resumed at iteration {} (epoch {})",
             s.iter, s.epoch
         ));
         (l, s)
     } else {
+        // A new search, or one killed before its first checkpoint: from the start.
+        cut_back(run, None)?;
         dir.log(&format!(
             "search started: {}",
             serde_json::to_string(&config)?
@@ -251,18 +299,12 @@ pub fn search(
     let crops = val_crops(&load_val(&config.val_data)?, config.val_crop);
 
     let total = config.total_iters();
-    let bar = if quiet {
-        ProgressBar::hidden()
-    } else {
-        ProgressBar::new(total as u64)
-    };
-    bar.set_style(
-        ProgressStyle::with_template(
-            "search {bar:30} {pos}/{len} it  {msg}  [{elapsed_precise} < {eta_precise}]",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    let bar = Progress::new(
+        ProgressMode::auto(!quiet),
+        "search",
+        total as u64,
+        state.iter as u64,
     );
-    bar.set_position(state.iter as u64);
     let started = Instant::now();
     let elapsed_before = state.elapsed_s;
     let mut sums = IterStats::default();
@@ -293,16 +335,16 @@ pub fn search(
         accumulate(&mut sums, &s);
         n_in_epoch += 1;
         state.iter += 1;
-        bar.inc(1);
-        bar.set_message(format!(
-            "L1 {:.4}  hw {:.3}  H {:.2}",
-            s.weight_l1, s.hw, s.entropy
-        ));
+        bar.set(state.iter as u64, || {
+            format!("L1 {:.4}  hw {:.3}  H {:.2}", s.weight_l1, s.hw, s.entropy)
+        });
         if state.iter % config.iters_per_epoch == 0 || state.iter == total {
             state.elapsed_s = elapsed_before + started.elapsed().as_secs_f64();
             end_epoch(
                 &config, &mut dir, &learner, &mut state, &crops, &sums, n_in_epoch, mu, &bar,
             )?;
+            // After the epoch's row and log line: a resume from it keeps both.
+            state.log_len = dir.log_len();
             save(run, &learner, &state)?;
             sums = IterStats::default();
             n_in_epoch = 0;
@@ -315,7 +357,7 @@ pub fn search(
             }
         }
     }
-    bar.finish_and_clear();
+    bar.finish(&format!("{} epochs", state.epoch));
     finish(&config, &mut dir, &learner, &state).map(Some)
 }
 
@@ -336,7 +378,7 @@ fn end_epoch(
     sums: &IterStats,
     n: usize,
     mu: f64,
-    bar: &ProgressBar,
+    bar: &Progress,
 ) -> Result<()> {
     state.epoch += 1;
     let bits = config.search_bits()?;
@@ -403,7 +445,7 @@ fn end_epoch(
         argmax / 1e9
     );
     dir.log(&line);
-    bar.println(line);
+    bar.println(&line);
     Ok(())
 }
 
@@ -429,7 +471,6 @@ fn finish(
         }
     }
     let report = cost(&genotype.graph(), REPORT_LR_SIDE, REPORT_LR_SIDE)?;
-    fs::write(dir.path.join("genotype.json"), genotype.to_json())?;
     fs::write(
         dir.path.join("genotype.svg"),
         draw::genotype_svg(&genotype, &report),
@@ -446,6 +487,11 @@ fn finish(
         report.params,
         state.elapsed_s
     ));
+    // Last and atomically: its presence tells `trainer pipeline` the search is done.
+    write_file_atomic(
+        &dir.path.join("genotype.json"),
+        genotype.to_json().as_bytes(),
+    )?;
     Ok(SearchOutcome {
         run: dir.path.clone(),
         genotype,

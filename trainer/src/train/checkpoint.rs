@@ -4,7 +4,8 @@
 //!
 //! Writes are atomic: a checkpoint is written to `.NAME.tmp` and swapped in with renames,
 //! so a run killed while saving still has its previous checkpoint (and [`load`] also
-//! accepts the `.NAME.old` left by a kill between the two renames).
+//! accepts the `.NAME.old` left by a kill between the two renames). A half-written
+//! `.NAME.tmp` is never read, and the next save replaces it.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -32,6 +33,10 @@ pub struct TrainState {
     pub best_step: u64,
     /// Wall time spent training so far, over all sessions (seconds).
     pub elapsed_s: f64,
+    /// Bytes of `log.txt` when this checkpoint was written: a resume cuts the log back to
+    /// it (absent in checkpoints written before it was recorded).
+    #[serde(default)]
+    pub log_len: Option<u64>,
 }
 
 /// `run/checkpoints/name`.
@@ -99,11 +104,16 @@ pub fn write_atomic(run: &Path, name: &str, write: impl FnOnce(&Path) -> Result<
     }
     fs::create_dir_all(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
     write(&tmp)?;
-    if old.exists() {
-        fs::remove_dir_all(&old).with_context(|| format!("cannot remove {}", old.display()))?;
-    }
-    if target.exists() {
+    // With no complete `NAME` (a kill came between the two renames of the previous save),
+    // `.NAME.old` is the only checkpoint there is: it stays until the new one is in place.
+    if target.join(STATE_FILE).is_file() {
+        if old.exists() {
+            fs::remove_dir_all(&old).with_context(|| format!("cannot remove {}", old.display()))?;
+        }
         fs::rename(&target, &old).with_context(|| format!("cannot move {}", target.display()))?;
+    } else if target.exists() {
+        fs::remove_dir_all(&target)
+            .with_context(|| format!("cannot remove {}", target.display()))?;
     }
     fs::rename(&tmp, &target)
         .with_context(|| format!("cannot move {} into place", tmp.display()))?;
@@ -186,4 +196,24 @@ pub fn load_optim(optim: ModuleOptimizer, path: &Path) -> Result<ModuleOptimizer
         .load(path)
         .map_err(|e| anyhow::anyhow!("{e:?}"))
         .with_context(|| format!("loading {}", path.display()))
+}
+
+/// Removes checkpoint `name` with whatever a killed save left of it (`.NAME.tmp`,
+/// `.NAME.old`): a run that starts afresh must not pick up a checkpoint of the session it
+/// replaces.
+///
+/// # Errors
+/// A folder that cannot be removed.
+pub fn remove(run: &Path, name: &str) -> Result<()> {
+    let root = run.join("checkpoints");
+    for d in [
+        root.join(name),
+        root.join(format!(".{name}.tmp")),
+        root.join(format!(".{name}.old")),
+    ] {
+        if d.exists() {
+            fs::remove_dir_all(&d).with_context(|| format!("cannot remove {}", d.display()))?;
+        }
+    }
+    Ok(())
 }

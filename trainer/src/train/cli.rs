@@ -36,7 +36,8 @@ pub struct TrainArgs {
     #[arg(long, short)]
     pub out: Option<PathBuf>,
 
-    /// Continue the run in this folder from its last checkpoint (its own settings apply).
+    /// Continue the run in this folder from its last checkpoint (its own settings apply);
+    /// a run killed before its first checkpoint starts afresh, a finished one returns.
     #[arg(long, conflicts_with_all = ["arch", "out"])]
     pub resume: Option<PathBuf>,
 
@@ -80,7 +81,8 @@ pub struct TrainArgs {
     #[arg(long, value_enum)]
     pub backend: Option<BackendKind>,
 
-    /// No progress bar (for logs and CI).
+    /// No progress output. Without it, stderr shows a bar on a terminal and plain lines
+    /// (every 5% of the steps, each validation) otherwise.
     #[arg(long)]
     pub quiet: bool,
 }

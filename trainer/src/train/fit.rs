@@ -1,16 +1,16 @@
 //! The training loop: data stream, steps, periodic validation, checkpoints, metrics,
-//! progress bar, and resuming a killed run.
+//! progress, and resuming a run killed at any moment.
 
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use indicatif::{ProgressBar, ProgressStyle};
 
 use super::checkpoint::{self, TrainState};
 use super::config::TrainConfig;
-use super::run_dir::RunDir;
+use super::progress::{Progress, ProgressMode};
+use super::run_dir::{METRICS_FILE, METRICS_HEADER, RunDir, cut_csv, cut_log};
 use super::step::{Learner, StepStats};
 use super::validate::{ValImage, load_val, validate};
 use crate::data::{ImageCache, Loader, LoaderConfig};
@@ -36,7 +36,7 @@ pub struct RunSummary {
 /// Options of a training session that are not part of the run's settings.
 #[derive(Clone, Debug, Default)]
 pub struct Session {
-    /// Show a progress bar.
+    /// Show progress on stderr (a bar on a terminal, plain lines otherwise).
     pub progress: bool,
     /// Stop after this many steps in this session (tests simulate a kill with it).
     pub stop_after: Option<u64>,
@@ -49,37 +49,83 @@ fn network(config: &TrainConfig) -> Result<(Network, Learner)> {
     Ok((model, learner))
 }
 
-/// Starts a new run in `run`.
+fn fresh_state() -> TrainState {
+    TrainState {
+        best_psnr: f64::NEG_INFINITY,
+        ..Default::default()
+    }
+}
+
+/// Starts a new run in `run` (a folder that does not exist, is empty, or holds only what a
+/// start killed before writing its config left).
 ///
 /// # Errors
-/// See [`fit`].
+/// A folder with a run in it, then see [`fit`].
 pub fn start(run: &Path, config: &TrainConfig, session: &Session) -> Result<RunSummary> {
     let dir = RunDir::create(run, config)?;
     let (_, learner) = network(config)?;
-    fit(
-        dir,
-        config,
-        learner,
-        TrainState {
-            best_psnr: f64::NEG_INFINITY,
-            ..Default::default()
-        },
-        session,
-    )
+    fit(dir, config, learner, fresh_state(), session)
 }
 
-/// Continues the run in `run` from its `last` checkpoint.
+/// Continues the run in `run` from its `last` checkpoint, or starts it afresh when a kill
+/// came before the first one. Whatever the killed session wrote after its checkpoint (log
+/// lines, metrics rows, samples) is cut back first, so the run folder ends
+/// as an uninterrupted run's would. A finished run returns at once.
 ///
 /// # Errors
-/// A folder that is not a run or has no checkpoint yet, then see [`fit`].
+/// A folder that is not a run (no `config.json`) or a checkpoint that does not load, then
+/// see [`fit`].
 pub fn resume(run: &Path, session: &Session) -> Result<RunSummary> {
-    let (dir, config) = RunDir::open(run)?;
+    let config = super::run_dir::read_config(run)?;
     let (model, mut learner) = network(&config)?;
-    let (model, optim, state) = checkpoint::load(run, "last", model, Some(learner.optim))
-        .with_context(|| format!("resuming {}", run.display()))?;
-    learner.model = model;
-    learner.optim = optim.unwrap_or_else(super::step::adam);
+    let resumed = if checkpoint::find(run, "last").is_ok() {
+        let (model, optim, state) = checkpoint::load(run, "last", model, Some(learner.optim))
+            .with_context(|| format!("resuming {}", run.display()))?;
+        learner.model = model;
+        learner.optim = optim.unwrap_or_else(super::step::adam);
+        Some(state)
+    } else {
+        None
+    };
+    let state = cut_back(run, resumed.as_ref())?;
+    let mut dir = RunDir::open_with(run)?;
+    match &resumed {
+        Some(s) => dir.log(&format!("resumed from the checkpoint at step {}", s.step)),
+        None => dir.log("resumed with no checkpoint yet: starting afresh"),
+    }
     fit(dir, &config, learner, state, session)
+}
+
+/// Cuts the run folder back to checkpoint `state` (`None`: to a run that has not
+/// started) and returns the state to continue from.
+fn cut_back(run: &Path, state: Option<&TrainState>) -> Result<TrainState> {
+    let step = state.map_or(0, |s| s.step);
+    cut_csv(&run.join(METRICS_FILE), METRICS_HEADER, step)?;
+    cut_log(
+        &run.join(super::run_dir::LOG_FILE),
+        state.map_or(Some(0), |s| s.log_len),
+    )?;
+    // Samples of validations after the checkpoint are made again when the run gets there.
+    if let Ok(entries) = std::fs::read_dir(run.join("samples")) {
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let at = name
+                .strip_prefix("step")
+                .and_then(|r| r.split('_').next())
+                .and_then(|n| n.parse::<u64>().ok());
+            if at.is_some_and(|a| a > step) {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
+    // With no `last`, a `best` (a kill between the first two saves) belongs to the
+    // session being replaced. A `best` newer than `last` (the same kill later on) is kept:
+    // the run saves it again, bit for bit, when it gets there.
+    if state.is_none() {
+        checkpoint::remove(run, "best")?;
+        checkpoint::remove(run, "last")?;
+    }
+    Ok(state.cloned().unwrap_or_else(fresh_state))
 }
 
 fn csv(v: Option<f64>) -> String {
@@ -119,16 +165,12 @@ pub fn fit(
         config.backend.name(),
         learner.model.parameter_count()
     ));
-    let bar = if session.progress {
-        ProgressBar::new(config.steps)
-    } else {
-        ProgressBar::hidden()
-    };
-    bar.set_style(
-        ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} {msg} eta {eta}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    let bar = Progress::new(
+        ProgressMode::auto(session.progress),
+        "train",
+        config.steps,
+        state.step,
     );
-    bar.set_position(state.step);
     let t0 = Instant::now();
     let elapsed0 = state.elapsed_s;
     let (mut loss_sum, mut norm_sum, mut count) = (0.0f64, 0.0f64, 0u64);
@@ -152,7 +194,7 @@ pub fn fit(
                     state.step + 1
                 );
                 dir.log(&msg);
-                bar.abandon_with_message("diverged");
+                bar.abandon("diverged");
                 anyhow::bail!(msg);
             }
         };
@@ -162,8 +204,7 @@ pub fn fit(
         count += 1;
         let e = ema.map_or(loss, |m| 0.95 * m + 0.05 * loss);
         ema = Some(e);
-        bar.set_position(state.step);
-        bar.set_message(format!("loss {e:.4} {val_msg}"));
+        bar.set(state.step, || format!("loss {e:.4} {val_msg}"));
         let at_eval = state.step.is_multiple_of(config.eval_every) || state.step == config.steps;
         if state.step.is_multiple_of(50) || at_eval {
             state.elapsed_s = elapsed0 + t0.elapsed().as_secs_f64();
@@ -180,23 +221,15 @@ pub fn fit(
                     state.best_psnr = p;
                     state.best_step = state.step;
                 }
-                dir.log(&format!(
+                let line = format!(
                     "step {} loss {:.5} val PSNR {p:.3} SSIM {s:.4}{} ({:.0} s)",
                     state.step,
                     loss_sum / count as f64,
                     if best { " best" } else { "" },
                     state.elapsed_s
-                ));
-                if best {
-                    checkpoint::save(&dir.path, "best", &learner.model, None, &state)?;
-                }
-                checkpoint::save(
-                    &dir.path,
-                    "last",
-                    &learner.model,
-                    Some(&learner.optim),
-                    &state,
-                )?;
+                );
+                dir.log(&line);
+                bar.println(&line);
             }
             dir.metrics_row(&format!(
                 "{},{:.3e},{:.6},{:.4},{},{},{:.1}",
@@ -209,9 +242,24 @@ pub fn fit(
                 state.elapsed_s
             ))?;
             (loss_sum, norm_sum, count) = (0.0, 0.0, 0);
+            // Checkpoints come after this step's log line and metrics row: a resume from
+            // them keeps both and cuts whatever came later.
+            if at_eval {
+                state.log_len = dir.log_len();
+                if state.best_step == state.step {
+                    checkpoint::save(&dir.path, "best", &learner.model, None, &state)?;
+                }
+                checkpoint::save(
+                    &dir.path,
+                    "last",
+                    &learner.model,
+                    Some(&learner.optim),
+                    &state,
+                )?;
+            }
         }
     }
-    bar.finish_with_message(format!(
+    bar.finish(&format!(
         "best {:.3} dB at step {}",
         state.best_psnr, state.best_step
     ));

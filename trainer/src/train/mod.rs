@@ -6,6 +6,7 @@ pub mod cli;
 pub mod clip;
 pub mod config;
 pub mod fit;
+pub mod progress;
 pub mod run_dir;
 pub mod step;
 pub mod validate;
