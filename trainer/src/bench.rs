@@ -28,9 +28,10 @@ pub enum BenchCommand {
     ///
     /// Example: `trainer bench search-step --mode san,shared,independent --bits 4,8`
     SearchStep(crate::search::bench::SearchStepArgs),
-    /// Time of one upscale with core's integer engine vs its fake-quant reference path.
+    /// Time of one upscale on core's integer engine (per conv kernel and thread count) vs
+    /// the engine's own f32 path on the same weights, interleaved.
     ///
-    /// Example: `trainer bench infer --arch espcn --bits 8 --size 128 --json`
+    /// Example: `trainer bench infer --arch web/models/quantnas-basic-b-mixed48.qnm --isa all`
     Infer(crate::bench_infer::InferArgs),
     /// Nanoseconds per standard-normal sample: SAN's ziggurat, the polar method it
     /// replaced, and burn's `Tensor::random`, interleaved in the same run.

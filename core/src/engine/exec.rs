@@ -21,6 +21,7 @@ use super::dot::Isa;
 use super::float_conv::FloatConv;
 use super::int_conv::{IntConv, OutMode};
 use super::ops;
+use super::pool::Pool;
 use super::ref_exec;
 use super::tensor::{Data, Tensor};
 use super::threads::Threads;
@@ -55,11 +56,18 @@ pub struct Engine {
     prepared: Vec<Prepared>,
     /// How each conv writes its output.
     modes: Vec<OutMode>,
+    /// Per node: the factor of the pixel shuffle an integer conv writes its output
+    /// through (its one reader is that shuffle, which then only passes it on), else 1.
+    shuffled: Vec<usize>,
     last_use: Vec<NodeId>,
     /// The instruction set the integer convs run on.
     isa: Isa,
     /// The threads they run on.
     threads: Threads,
+    /// Buffers of the last run, for the next (shared by clones; taken whole by a run and
+    /// put back after it, so concurrent runs never wait on each other).
+    #[cfg(feature = "std")]
+    pool: alloc::sync::Arc<std::sync::Mutex<Pool>>,
 }
 
 impl Engine {
@@ -161,15 +169,29 @@ impl Engine {
                 }
             })
             .collect();
+        let shuffled = (0..graph.nodes.len())
+            .map(|i| match (&prepared[i], readers[i].as_slice()) {
+                (Prepared::Int(k), &[s]) if i != graph.output && k.geom.tiled() => {
+                    match graph.nodes[s].kind {
+                        NodeKind::PixelShuffle { input, factor } if input == i => factor,
+                        _ => 1,
+                    }
+                }
+                _ => 1,
+            })
+            .collect();
         let last_use = graph.last_use();
         Ok(Engine {
             model,
             graph,
             prepared,
             modes,
+            shuffled,
             last_use,
             isa: Isa::best(),
             threads: Threads::default(),
+            #[cfg(feature = "std")]
+            pool: Default::default(),
         })
     }
 
@@ -254,8 +276,13 @@ impl Engine {
     /// [`upscale_planes`](Self::upscale_planes) with the memory it used.
     pub fn upscale_planes_stats(&self, x: &Planes) -> Result<(Planes, RunStats), ModelError> {
         self.check_input(x.channels, x.height, x.width)?;
-        let input = Tensor::f32(x.channels, x.height, x.width, x.data.clone());
-        let (out, peak_bytes) = self.run(input)?;
+        let mut pool = self.take_pool();
+        let mut data = pool.f32(x.data.len());
+        data.copy_from_slice(&x.data);
+        let input = Tensor::f32(x.channels, x.height, x.width, data);
+        let run = self.run(input, &mut pool);
+        self.put_pool(pool);
+        let (out, peak_bytes) = run?;
         let planes = Planes {
             channels: out.c,
             height: out.h,
@@ -290,7 +317,26 @@ impl Engine {
     /// [`ModelError::Internal`] when an invariant of `Engine::new`'s plan is broken (a node
     /// read after it was freed, a conv without prepared weights, codes where floats are
     /// needed): a bug, reported instead of computing on an empty tensor.
-    fn run(&self, input: Tensor) -> Result<(Tensor, usize), ModelError> {
+    /// The buffers kept from earlier runs (none without `std`).
+    fn take_pool(&self) -> Pool {
+        #[cfg(feature = "std")]
+        if let Ok(mut p) = self.pool.lock() {
+            return core::mem::take(&mut *p);
+        }
+        Pool::default()
+    }
+
+    /// Keeps a run's buffers for the next.
+    fn put_pool(&self, pool: Pool) {
+        #[cfg(feature = "std")]
+        if let Ok(mut p) = self.pool.lock() {
+            *p = pool;
+        }
+        #[cfg(not(feature = "std"))]
+        drop(pool);
+    }
+
+    fn run(&self, input: Tensor, pool: &mut Pool) -> Result<(Tensor, usize), ModelError> {
         let n = self.graph.nodes.len();
         let mut vals: Vec<Option<Tensor>> = (0..n).map(|_| None).collect();
         let mut input = Some(input);
@@ -307,7 +353,14 @@ impl Engine {
                 NodeKind::Conv(c) => {
                     let x = get(&vals, c.input)?;
                     let (t, s) = match &self.prepared[i] {
-                        Prepared::Int(k) => k.run(x, self.modes[i], self.isa, &self.threads),
+                        Prepared::Int(k) => k.run(
+                            x,
+                            self.modes[i],
+                            self.isa,
+                            &self.threads,
+                            pool,
+                            self.shuffled[i],
+                        ),
                         Prepared::Float(k) => k.run(x, self.modes[i]),
                         _ => return Err(ModelError::Internal("a conv without prepared weights")),
                     };
@@ -341,8 +394,12 @@ impl Engine {
                         .collect::<Result<Vec<&Tensor>, _>>()?;
                     ops::concat(&ts)
                 }
+                // The conv before wrote its output shuffled already.
+                NodeKind::PixelShuffle { input, .. } if self.shuffled[*input] > 1 => {
+                    take(&mut vals, *input, &mut reused)?
+                }
                 NodeKind::PixelShuffle { input, factor } => {
-                    ops::pixel_shuffle(get(&vals, *input)?, *factor)
+                    ops::pixel_shuffle(get(&vals, *input)?, *factor, pool)
                 }
                 NodeKind::Tile { input, times } => ops::tile(get(&vals, *input)?, *times),
                 NodeKind::BatchNorm { input } => {
@@ -393,6 +450,7 @@ impl Engine {
                     && let Some(t) = vals[j].take()
                 {
                     live -= t.bytes();
+                    pool.put(t.data);
                 }
             }
         }

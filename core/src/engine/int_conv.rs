@@ -13,6 +13,7 @@ use crate::arch::Bits;
 
 use super::conv::{Geometry, RowLayout, conv_scalar, fill_window};
 use super::dot::{DotTiles, Isa, TILE, Weights, dot_tiles};
+use super::pool::Pool;
 use super::quant::max_code;
 use super::rows;
 use super::tensor::{Data, Tensor};
@@ -190,23 +191,37 @@ impl IntConv {
     }
 
     /// Runs the conv on `isa`'s kernel, its output rows split over `threads`; returns the
-    /// output and the scratch bytes it used. The result is the same for every kernel and
-    /// thread count.
-    pub fn run(&self, x: &Tensor, mode: OutMode, isa: Isa, threads: &Threads) -> (Tensor, usize) {
+    /// output and the scratch bytes it used. With `shuffle = r > 1` the output is written
+    /// pixel-shuffled by `r` (depth-to-space, as [`ops::pixel_shuffle`](super::ops)), so
+    /// the shuffle that reads it costs nothing. The result is the same for every kernel
+    /// and thread count.
+    pub fn run(
+        &self,
+        x: &Tensor,
+        mode: OutMode,
+        isa: Isa,
+        threads: &Threads,
+        pool: &mut Pool,
+        shuffle: usize,
+    ) -> (Tensor, usize) {
         let g = &self.geom;
+        let r = shuffle.max(1);
         let (oh, ow) = g.out_size(x.h, x.w);
-        let plane = oh * ow;
-        let mut data = match mode {
-            OutMode::F32 => Data::F32(vec![0f32; g.cout * plane]),
-            OutMode::Codes { .. } => Data::Codes(vec![0u8; g.cout * plane]),
-        };
+        // Output planes of `r` rows of `ow·r` values per conv row.
+        let (planes, plane, row) = (g.cout / (r * r), oh * ow * r * r, ow * r * r);
+        let mut data = pool.data(mode != OutMode::F32, g.cout * oh * ow);
         let parts = even_ranges(oh, if g.tiled() { threads.count() } else { 1 });
+        // Channel `co` is sub-row `i`, sub-column `j` of output plane `c`.
+        let place = |co: usize, y: usize| {
+            let (c, i, j) = (co / (r * r), (co / r) % r, co % r);
+            (c, (y * r + i) * ow * r + j)
+        };
         let outs: Vec<Vec<OutRow<'_>>> = match &mut data {
-            Data::F32(v) => split_planes(v, plane, ow, &parts)
+            Data::F32(v) => split_planes(v, plane, row, &parts)
                 .into_iter()
                 .map(|p| p.into_iter().map(OutRow::F32).collect())
                 .collect(),
-            Data::Codes(v) => split_planes(v, plane, ow, &parts)
+            Data::Codes(v) => split_planes(v, plane, row, &parts)
                 .into_iter()
                 .map(|p| p.into_iter().map(OutRow::Codes).collect())
                 .collect(),
@@ -216,8 +231,30 @@ impl IntConv {
             threads
                 .map(jobs, |(rows, mut outs)| {
                     let y0 = rows.start;
+                    // Shuffled: the `r` channels of one output row (sub-column j = co mod r)
+                    // are rescaled into `tmp` one after the other, then interleaved.
+                    let mut tmp = match mode {
+                        OutMode::F32 => Data::F32(vec![0.0; r * ow]),
+                        OutMode::Codes { .. } => Data::Codes(vec![0; r * ow]),
+                    };
                     self.sums_rows(isa, x, rows, |co, y, sums| {
-                        self.emit(isa, co, sums, mode, outs[co].row(y - y0, ow))
+                        let (c, at) = place(co, y - y0);
+                        if r == 1 {
+                            return self.emit(isa, co, sums, mode, outs[c].at(at, ow));
+                        }
+                        let j = co % r;
+                        let t = match &mut tmp {
+                            Data::F32(v) => OutRow::F32(&mut v[j * ow..][..ow]),
+                            Data::Codes(v) => OutRow::Codes(&mut v[j * ow..][..ow]),
+                        };
+                        self.emit(isa, co, sums, mode, t);
+                        if j == r - 1 {
+                            match (&tmp, outs[c].at(at - j, ow * r)) {
+                                (Data::F32(t), OutRow::F32(d)) => interleave(t, r, d),
+                                (Data::Codes(t), OutRow::Codes(d)) => interleave(t, r, d),
+                                _ => debug_assert!(false, "output and scratch kinds differ"),
+                            }
+                        }
                     })
                 })
                 .into_iter()
@@ -230,28 +267,49 @@ impl IntConv {
                 }
             }
             let acc = conv_scalar::<u8>(&act, x.h, x.w, g, &self.codes);
-            for (co, mut out) in outs.into_iter().flatten().enumerate() {
+            debug_assert_eq!(r, 1, "only stride-1 convs write shuffled outputs");
+            let mut outs: Vec<OutRow<'_>> = outs.into_iter().flatten().collect();
+            for co in 0..g.cout {
                 for y in 0..oh {
-                    self.emit(
-                        isa,
-                        co,
-                        &acc[(co * oh + y) * ow..][..ow],
-                        mode,
-                        out.row(y, ow),
-                    );
+                    let sums = &acc[(co * oh + y) * ow..][..ow];
+                    self.emit(isa, co, sums, mode, outs[co].at(y * ow, ow));
                 }
             }
             act.capacity() + acc.capacity() * 4
         };
         (
             Tensor {
-                c: g.cout,
-                h: oh,
-                w: ow,
+                c: planes,
+                h: oh * r,
+                w: ow * r,
                 data,
             },
             scratch,
         )
+    }
+}
+
+/// `dst[x·r + j] = src[j·n + x]` for the `r` rows of `n` values in `src`.
+fn interleave<T: Copy>(src: &[T], r: usize, dst: &mut [T]) {
+    fn by<T: Copy, const R: usize>(src: &[T], dst: &mut [T]) {
+        let n = dst.len() / R;
+        for (x, d) in dst.chunks_exact_mut(R).enumerate() {
+            for (j, d) in d.iter_mut().enumerate() {
+                *d = src[j * n + x];
+            }
+        }
+    }
+    match r {
+        2 => by::<T, 2>(src, dst),
+        4 => by::<T, 4>(src, dst),
+        _ => {
+            let n = dst.len() / r;
+            for (x, d) in dst.chunks_exact_mut(r).enumerate() {
+                for (j, d) in d.iter_mut().enumerate() {
+                    *d = src[j * n + x];
+                }
+            }
+        }
     }
 }
 
@@ -262,11 +320,11 @@ enum OutRow<'a> {
 }
 
 impl OutRow<'_> {
-    /// Row `r` (of `row` values) of these rows.
-    fn row(&mut self, r: usize, row: usize) -> OutRow<'_> {
+    /// The `len` values from `at`.
+    fn at(&mut self, at: usize, len: usize) -> OutRow<'_> {
         match self {
-            OutRow::F32(v) => OutRow::F32(&mut v[r * row..][..row]),
-            OutRow::Codes(v) => OutRow::Codes(&mut v[r * row..][..row]),
+            OutRow::F32(v) => OutRow::F32(&mut v[at..][..len]),
+            OutRow::Codes(v) => OutRow::Codes(&mut v[at..][..len]),
         }
     }
 }

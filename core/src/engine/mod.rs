@@ -30,6 +30,7 @@ mod exec;
 mod float_conv;
 mod int_conv;
 mod ops;
+mod pool;
 mod quant;
 mod ref_exec;
 mod rows;

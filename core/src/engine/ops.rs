@@ -4,9 +4,9 @@
 //! Every function takes and returns `C×H×W` tensors in CHW order; the shapes are those of
 //! [`Graph::shapes`](crate::arch::Graph::shapes).
 
-use alloc::vec;
 use alloc::vec::Vec;
 
+use super::pool::Pool;
 use super::tensor::{Data, Tensor};
 
 /// `dst += src`, element-wise.
@@ -44,12 +44,21 @@ pub(crate) fn tile(x: &Tensor, times: usize) -> Tensor {
 }
 
 /// Depth-to-space: `out[c, y·r+i, x·r+j] = in[c·r²+i·r+j, y, x]`, on floats or on codes
-/// (a permutation commutes with the element-wise quantizer).
-pub(crate) fn pixel_shuffle(x: &Tensor, r: usize) -> Tensor {
+/// (a permutation commutes with the element-wise quantizer), into a buffer of `pool`.
+pub(crate) fn pixel_shuffle(x: &Tensor, r: usize, pool: &mut Pool) -> Tensor {
     let (c, h, w) = (x.c / (r * r), x.h, x.w);
+    let n = c * h * w * r * r;
     let data = match &x.data {
-        Data::F32(v) => Data::F32(shuffle(v, c, h, w, r)),
-        Data::Codes(v) => Data::Codes(shuffle(v, c, h, w, r)),
+        Data::F32(v) => {
+            let mut out = pool.f32(n);
+            shuffle(v, c, h, w, r, &mut out);
+            Data::F32(out)
+        }
+        Data::Codes(v) => {
+            let mut out = pool.codes(n);
+            shuffle(v, c, h, w, r, &mut out);
+            Data::Codes(out)
+        }
     };
     Tensor {
         c,
@@ -59,23 +68,25 @@ pub(crate) fn pixel_shuffle(x: &Tensor, r: usize) -> Tensor {
     }
 }
 
-fn shuffle<T: Copy + Default>(v: &[T], c: usize, h: usize, w: usize, r: usize) -> Vec<T> {
+fn shuffle<T: Copy>(v: &[T], c: usize, h: usize, w: usize, r: usize, out: &mut [T]) {
     let (oh, ow) = (h * r, w * r);
-    let mut out = vec![T::default(); c * oh * ow];
     for co in 0..c {
-        for i in 0..r {
-            for j in 0..r {
-                let src = &v[(co * r * r + i * r + j) * h * w..][..h * w];
-                for y in 0..h {
-                    let dst = &mut out[(co * oh + y * r + i) * ow..][..ow];
-                    for (x, &s) in src[y * w..][..w].iter().enumerate() {
-                        dst[x * r + j] = s;
+        for y in 0..h {
+            for i in 0..r {
+                let dst = &mut out[(co * oh + y * r + i) * ow..][..ow];
+                // The r sources of one output row, read in step so each output value is
+                // written once, in order.
+                let src: Vec<&[T]> = (0..r)
+                    .map(|j| &v[((co * r * r + i * r + j) * h + y) * w..][..w])
+                    .collect();
+                for (x, d) in dst.chunks_exact_mut(r).enumerate() {
+                    for (j, d) in d.iter_mut().enumerate() {
+                        *d = src[j][x];
                     }
                 }
             }
         }
     }
-    out
 }
 
 /// Inference batch norm in place: `v = scale_c·v + shift_c`.
@@ -156,7 +167,7 @@ mod tests {
     fn pixel_shuffle_follows_the_formula() {
         // 4 channels of 1×2 -> 1 channel of 2×4.
         let x = t(4, 1, 2);
-        let y = pixel_shuffle(&x, 2);
+        let y = pixel_shuffle(&x, 2, &mut Pool::default());
         assert_eq!((y.c, y.h, y.w), (1, 2, 4));
         // Row 0: channels 0 (i=0,j=0) and 1 (i=0,j=1) interleaved; row 1: channels 2, 3.
         assert_eq!(y.values(), &[0., 2., 1., 3., 4., 6., 5., 7.]);

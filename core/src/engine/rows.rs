@@ -46,25 +46,36 @@ pub(crate) fn im2col(
     zeros: &[u8],
     quads: &mut [u8],
 ) {
-    let (kw, taps, owp) = (g.kw, g.kk(), lay.owp);
-    let tiles = owp / TILE;
-    let tap = |k: usize| -> &[u8] {
-        if k < taps {
-            &wg[lay.row_start(k / kw, g.kh) + k % kw..][..owp]
-        } else {
-            &zeros[..owp]
-        }
-    };
+    let tiles = lay.owp / TILE;
     for q in 0..kq {
-        let src: [&[u8]; 4] = core::array::from_fn(|j| tap(4 * q + j));
+        // Plain slices and loops (no array `map`/`from_fn`, whose closures would be
+        // compiled outside the vector-width build of this function).
+        let tap = |k: usize| tap_row(wg, zeros, g, lay, k);
+        let (t0, t1, t2, t3) = (tap(4 * q), tap(4 * q + 1), tap(4 * q + 2), tap(4 * q + 3));
         for t in 0..tiles {
             let dst = &mut quads[(t * kq + q) * TILE * 4..][..TILE * 4];
-            let [s0, s1, s2, s3] = src.map(|s| &s[t * TILE..][..TILE]);
-            for ((((d, &a), &b), &c), &e) in dst.chunks_exact_mut(4).zip(s0).zip(s1).zip(s2).zip(s3)
-            {
-                d.copy_from_slice(&[a, b, c, e]);
+            let s0 = &t0[t * TILE..][..TILE];
+            let s1 = &t1[t * TILE..][..TILE];
+            let s2 = &t2[t * TILE..][..TILE];
+            let s3 = &t3[t * TILE..][..TILE];
+            for p in 0..TILE {
+                dst[4 * p] = s0[p];
+                dst[4 * p + 1] = s1[p];
+                dst[4 * p + 2] = s2[p];
+                dst[4 * p + 3] = s3[p];
             }
         }
+    }
+}
+
+/// Window row of tap `k` (input channel, kernel row, kernel column) for the current
+/// output row, or `zeros` past the last tap.
+#[inline(always)]
+fn tap_row<'a>(wg: &'a [u8], zeros: &'a [u8], g: &Geometry, lay: &RowLayout, k: usize) -> &'a [u8] {
+    if k < g.kk() {
+        &wg[lay.row_start(k / g.kw, g.kh) + k % g.kw..][..lay.owp]
+    } else {
+        &zeros[..lay.owp]
     }
 }
 
