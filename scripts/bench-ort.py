@@ -9,9 +9,9 @@ the engine (core's `engine_timer` example, a long-lived subprocess timing itself
 and ORT int8 QDQ, on 1 thread (and 2 with --threads 1,2). Prints medians and the median over
 rounds of engine time / ORT time in the same round.
 
-  python3 scripts/bench-ort.py [--size 256] [--rounds 9] [--threads 1,2] [--json FILE]
+  python3 scripts/bench-ort.py [--size 256] [--rounds 9] [--threads 1,2] [--json FILE] [--save DIR]
 
-Needs the pinned `onnx` and `onnxruntime` (see .ci/install.sh) and builds the example with
+Needs the pinned `onnx` and `onnxruntime` (`pip install -r scripts/requirements-bench.txt`) and builds the example with
 cargo (release) unless --timer points at one.
 """
 
@@ -127,6 +127,7 @@ def main():
     ap.add_argument("--threads", default="1")
     ap.add_argument("--timer", help="path of a built engine_timer example")
     ap.add_argument("--json")
+    ap.add_argument("--save", help="keep the two ONNX models in this folder (for web/tests/bench-ort.mjs)")
     a = ap.parse_args()
     timer = a.timer
     if not timer:
@@ -140,7 +141,8 @@ def main():
         timer = os.path.join(target, "release", "examples", "engine_timer")
     convs = json.loads(subprocess.run([timer, MODEL, "--dump-convs"], capture_output=True, text=True, check=True).stdout)["convs"]
     x = image(a.size)
-    tmp = tempfile.mkdtemp(prefix="bench-ort-")
+    tmp = a.save or tempfile.mkdtemp(prefix="bench-ort-")
+    os.makedirs(tmp, exist_ok=True)
     fp32, int8 = os.path.join(tmp, "espcn.onnx"), os.path.join(tmp, "espcn.int8.onnx")
     build_fp32(convs, fp32)
     quantize_static(

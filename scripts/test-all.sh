@@ -11,6 +11,12 @@ bash .ci/install.sh
 # core must stay no_std: thumbv7m has no std at all, wasm32 is what the browser runs.
 cargo build -q -p quantnas-core --no-default-features --target thumbv7m-none-eabi
 cargo build -q -p quantnas-core --no-default-features --target wasm32-unknown-unknown
+# The page's build: wasm SIMD128 on, so the SIMD128 conv kernel is compiled; and the host
+# without std, where x86 kernels are chosen by compile-time features only.
+RUSTFLAGS="-C target-feature=+simd128" \
+  cargo build -q -p quantnas-core --no-default-features --target wasm32-unknown-unknown \
+  --target-dir target/wasm-simd128
+cargo check -q -p quantnas-core --no-default-features
 
 # The fuzz targets are their own workspace (cargo-fuzz runs them on nightly); checking
 # them needs only stable, so a parser change that breaks them fails here.
@@ -22,5 +28,9 @@ RUSTDOCFLAGS="-D rustdoc::broken_intra_doc_links" cargo doc -q --no-deps --works
 # Release: burn trains ~25x slower unoptimised, and the exhaustive quantizer and rounding
 # tests of core (~30 s here) run only in release builds.
 cargo test --workspace --release
+
+# SIGKILL real train/search/pipeline runs at several moments; resumed results must equal
+# uninterrupted ones (about 2 minutes on two cores).
+bash scripts/kill-resume.sh
 
 bash .ci/test-web.sh

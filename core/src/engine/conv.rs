@@ -179,13 +179,12 @@ impl RowLayout {
 /// around and outside the image) lives in slot `(y + ky) mod kh`. Output row `y` only
 /// needs one new input row per channel, so every input row is quantized or copied once
 /// per conv. `row(ci, iy, dst)` writes the `w` window values of input row `iy` of channel
-/// `ci`. Sets `lay.rot`.
+/// `ci` of the `(h, w)` input. Sets `lay.rot`.
 pub(crate) fn fill_window<A: Copy + Default>(
     win: &mut [A],
     g: &Geometry,
     lay: &mut RowLayout,
-    h: usize,
-    w: usize,
+    (h, w): (usize, usize),
     y: usize,
     first: usize,
     mut row: impl FnMut(usize, usize, &mut [A]),
@@ -348,7 +347,7 @@ pub(crate) fn conv_tiled<A: Mac>(
     let mut acc = vec![<A::Acc>::default(); g.cout * lay.owp];
     let mut kernel_scratch = 0;
     for y in 0..oh {
-        fill_window(&mut win, g, &mut lay, h, w, y, 0, &mut row);
+        fill_window(&mut win, g, &mut lay, (h, w), y, 0, &mut row);
         kernel_scratch = kernel(&win, &lay, &mut acc);
         emit(y, &acc, &lay);
     }
