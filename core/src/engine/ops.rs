@@ -100,17 +100,37 @@ pub(crate) fn batch_norm_assign(v: &mut [f32], plane: usize, scale: &[f32], shif
 
 /// Unbiased standard deviation (divides by N − 1) of all values, two-pass in `f64`;
 /// 0 for fewer than 2 values.
+///
+/// Each pass sums in [`LANES`] interleaved partial sums added at the end (one sequential
+/// `f64` chain is bound by the adder's latency and does not vectorise; this is also a
+/// little more accurate). The result is fixed by the values alone, so the integer path and
+/// the reference executor get the same σ.
 pub fn unbiased_std(v: &[f32]) -> f64 {
     if v.len() < 2 {
         return 0.0;
     }
     let n = v.len() as f64;
-    let mean = v.iter().map(|&x| f64::from(x)).sum::<f64>() / n;
-    let ss = v
-        .iter()
-        .map(|&x| (f64::from(x) - mean) * (f64::from(x) - mean))
-        .sum::<f64>();
+    let mean = lane_sum(v, |x| x) / n;
+    let ss = lane_sum(v, |x| (x - mean) * (x - mean));
     libm::sqrt(ss / (n - 1.0))
+}
+
+/// Partial sums of [`unbiased_std`].
+const LANES: usize = 8;
+
+/// `Σ f(v_i)` in [`LANES`] partial sums (lane `i mod LANES`), then the lanes in order, then
+/// the tail.
+#[inline(always)]
+fn lane_sum(v: &[f32], f: impl Fn(f64) -> f64) -> f64 {
+    let mut acc = [0f64; LANES];
+    let chunks = v.chunks_exact(LANES);
+    let tail = chunks.remainder();
+    for c in chunks {
+        for (a, &x) in acc.iter_mut().zip(c) {
+            *a += f(f64::from(x));
+        }
+    }
+    acc.iter().sum::<f64>() + tail.iter().map(|&x| f(f64::from(x))).sum::<f64>()
 }
 
 /// ADQ's factor `γ·σ(skip) + β` (spec §4), rounded to `f32`.
