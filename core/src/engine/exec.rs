@@ -375,7 +375,7 @@ impl Engine {
                     } else if dies(*b) && a != b {
                         (take(&mut vals, *b, &mut reused)?, *a)
                     } else {
-                        (get(&vals, *a)?.clone(), *b)
+                        (self.owned(&mut vals, *a, false, &mut reused, pool)?, *b)
                     };
                     let mut dst = dst;
                     let src = floats(get(&vals, src)?)?;
@@ -406,10 +406,19 @@ impl Engine {
                     let Prepared::BatchNorm { scale, shift } = &self.prepared[i] else {
                         return Err(ModelError::Internal("a batch norm without parameters"));
                     };
-                    let mut t = self.owned(&mut vals, *input, dies(*input), &mut reused)?;
-                    let plane = t.plane();
-                    ops::batch_norm_assign(floats_mut(&mut t)?, plane, scale, shift);
-                    t
+                    if dies(*input) {
+                        let mut t = take(&mut vals, *input, &mut reused)?;
+                        let plane = t.plane();
+                        ops::batch_norm_assign(floats_mut(&mut t)?, plane, scale, shift);
+                        t
+                    } else {
+                        // The input lives on (an ADQ skip): normalise into a new buffer
+                        // instead of copying it first.
+                        let x = get(&vals, *input)?;
+                        let mut v = pool.f32(0);
+                        ops::batch_norm_into(floats(x)?, x.plane(), scale, shift, &mut v);
+                        Tensor::f32(x.c, x.h, x.w, v)
+                    }
                 }
                 NodeKind::Adq { branch, skip } => {
                     let Prepared::Adq { gamma, beta } = &self.prepared[i] else {
@@ -421,6 +430,7 @@ impl Engine {
                         *branch,
                         dies(*branch) && branch != skip,
                         &mut reused,
+                        pool,
                     )?;
                     ops::adq_assign(floats_mut(&mut t)?, floats(get(&vals, *skip)?)?, factor);
                     t
@@ -435,7 +445,7 @@ impl Engine {
                     resize(get(&vals, *input)?, l.h, l.w)
                 }
                 NodeKind::Sigmoid { input } => {
-                    let mut t = self.owned(&mut vals, *input, dies(*input), &mut reused)?;
+                    let mut t = self.owned(&mut vals, *input, dies(*input), &mut reused, pool)?;
                     ops::sigmoid_assign(floats_mut(&mut t)?);
                     t
                 }
@@ -467,11 +477,18 @@ impl Engine {
         j: NodeId,
         dies: bool,
         reused: &mut usize,
+        pool: &mut Pool,
     ) -> Result<Tensor, ModelError> {
         if dies {
             take(vals, j, reused)
         } else {
-            get(vals, j).cloned()
+            let t = get(vals, j)?;
+            Ok(Tensor {
+                c: t.c,
+                h: t.h,
+                w: t.w,
+                data: pool.copy_of(&t.data),
+            })
         }
     }
 }

@@ -98,6 +98,20 @@ pub(crate) fn batch_norm_assign(v: &mut [f32], plane: usize, scale: &[f32], shif
     }
 }
 
+/// Inference batch norm of `src` into `dst` (cleared first): `scale_c·x + shift_c`.
+pub(crate) fn batch_norm_into(
+    src: &[f32],
+    plane: usize,
+    scale: &[f32],
+    shift: &[f32],
+    dst: &mut Vec<f32>,
+) {
+    dst.clear();
+    for ((chunk, &a), &b) in src.chunks_exact(plane).zip(scale).zip(shift) {
+        dst.extend(chunk.iter().map(|&x| a * x + b));
+    }
+}
+
 /// Unbiased standard deviation (divides by N − 1) of all values, two-pass in `f64`;
 /// 0 for fewer than 2 values.
 ///

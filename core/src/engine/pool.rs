@@ -33,6 +33,22 @@ impl Pool {
         take_fit(&mut self.codes, n, 0)
     }
 
+    /// A copy of `src`, in a kept buffer when one holds it (no zeroing first).
+    pub fn copy_of(&mut self, src: &Data) -> Data {
+        match src {
+            Data::F32(v) => {
+                let mut out = take_fit(&mut self.f32s, 0, 0.0);
+                out.extend_from_slice(v);
+                Data::F32(out)
+            }
+            Data::Codes(v) => {
+                let mut out = take_fit(&mut self.codes, 0, 0);
+                out.extend_from_slice(v);
+                Data::Codes(out)
+            }
+        }
+    }
+
     /// `n` zeros of either kind.
     pub fn data(&mut self, codes: bool, n: usize) -> Data {
         if codes {
