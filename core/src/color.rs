@@ -69,12 +69,19 @@ pub fn y_channel(img: &RgbImage8) -> Vec<f64> {
 }
 
 /// Full-range luma `0.299 R + 0.587 G + 0.114 B` of every pixel, on the 0..255 scale.
-/// Equals the gray value when R = G = B; used to score outputs against a grayscale ground
-/// truth (spec §7).
+/// Equals the gray value exactly when R = G = B; used to score outputs against a
+/// grayscale ground truth (spec §7), so that a perfect gray output scores an infinite PSNR
+/// and an SSIM of exactly 1.
 pub fn luma_full(img: &RgbImage8) -> Vec<f64> {
     img.data
         .chunks_exact(3)
-        .map(|p| 0.299 * f64::from(p[0]) + 0.587 * f64::from(p[1]) + 0.114 * f64::from(p[2]))
+        .map(|p| {
+            let [r, g, b] = [p[0], p[1], p[2]].map(f64::from);
+            // The weights sum to 1, so this is the same sum written around R: it is R
+            // itself when G − R = B − R = 0 (the plain sum is off by an ulp for 65 of the
+            // 256 grays, e.g. 8 → 7.999999999999999, found by fuzzing `score`).
+            r + 0.587 * (g - r) + 0.114 * (b - r)
+        })
         .collect()
 }
 
