@@ -77,7 +77,8 @@ def build_fp32(convs, path):
         [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 3, "H4", "W4"])],
         inits,
     )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    # IR 8 (opset 17's), which every current runtime reads (onnxruntime-web 1.30 stops at 13).
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
     onnx.checker.check_model(model)
     onnx.save(model, path)
 

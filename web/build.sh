@@ -26,6 +26,15 @@ cargo build --release --target wasm32-unknown-unknown -p quantnas-wasm
 wasm-bindgen --target web --no-typescript --out-dir web/pkg \
     target/wasm32-unknown-unknown/release/quantnas_wasm.wasm
 
-echo "built web/pkg ($(du -h web/pkg/quantnas_wasm_bg.wasm | cut -f1) wasm)."
+# A second module with relaxed SIMD (Chrome 114, Firefox 145; not yet Safari): 4-bit
+# layers run on `i32x4.relaxed_dot_i8x16_i7x16_add_s`. The worker loads it only where
+# the browser validates it, else web/pkg. Its own target folder keeps both builds warm.
+CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-C target-feature=+simd128,+relaxed-simd" \
+    cargo build --release --target wasm32-unknown-unknown -p quantnas-wasm \
+    --target-dir target/wasm-relaxed
+wasm-bindgen --target web --no-typescript --out-dir web/pkg-relaxed \
+    target/wasm-relaxed/wasm32-unknown-unknown/release/quantnas_wasm.wasm
+
+echo "built web/pkg ($(du -h web/pkg/quantnas_wasm_bg.wasm | cut -f1) wasm) and web/pkg-relaxed."
 echo "serve it with: python3 -m http.server 8000 --bind 127.0.0.1 --directory web"
 echo "then open http://127.0.0.1:8000/"

@@ -4,14 +4,27 @@
 // Messages in:  {type: "init"}
 //               {type: "run", runId, mode: "benchmark"|"upscale", width, height, rgba,
 //                models: [model index...]}
-// Messages out: {type: "ready", version, models: [{file, title, description, metadata}],
+// Messages out: {type: "ready", version, kernel, models: [{file, title, description, metadata}],
 //                failed: [{file, message}]}
 //               {type: "status", runId, text, done, total}
 //               {type: "image", runId, role: "hr"|"lr"|"input", width, height, rgba}
 //               {type: "result", runId, method, width, height, rgba, ms, psnr, ssim}
 //               (or {type: "result", runId, method, error} when that method refused the input)
 //               {type: "done", runId} · {type: "error", runId, message}
-import init, { Image, Model, score, version } from "./pkg/quantnas_wasm.js";
+// The relaxed-SIMD build where this browser validates it (faster 4-bit layers), else the
+// SIMD128 one; both give the same numbers.
+async function loadPackage() {
+  try {
+    const res = await fetch("./pkg-relaxed/quantnas_wasm_bg.wasm");
+    if (res.ok && WebAssembly.validate(await res.arrayBuffer())) {
+      return await import("./pkg-relaxed/quantnas_wasm.js");
+    }
+  } catch {
+    // fall through to the SIMD128 build
+  }
+  return await import("./pkg/quantnas_wasm.js");
+}
+let wasm = null; // the loaded package: {default: init, Image, Model, score, version, kernel}
 
 const SCALE = 4;
 const models = []; // {file, model}
@@ -22,7 +35,8 @@ const errorText = (e) => (e && e.message) || String(e);
 const yieldToMessages = () => new Promise((resolve) => setTimeout(resolve, 0));
 
 async function load() {
-  await init();
+  wasm = await loadPackage();
+  await wasm.default();
   const failed = [];
   const listed = [];
   let manifest;
@@ -38,7 +52,7 @@ async function load() {
     try {
       const res = await fetch(`models/${entry.file}`);
       if (!res.ok) throw new Error(`HTTP ${res.status}`);
-      const model = Model.fromBytes(new Uint8Array(await res.arrayBuffer()));
+      const model = wasm.Model.fromBytes(new Uint8Array(await res.arrayBuffer()));
       const metadata = JSON.parse(model.metadata());
       models.push({ file: entry.file, model });
       listed.push({
@@ -51,7 +65,7 @@ async function load() {
       failed.push({ file: entry.file, message: errorText(e) });
     }
   }
-  return { version: version(), models: listed, failed };
+  return { version: wasm.version(), kernel: wasm.kernel(), models: listed, failed };
 }
 
 function post(msg, image) {
@@ -73,7 +87,7 @@ async function run(req) {
   const owned = []; // wasm objects to free
   const keep = (x) => (owned.push(x), x);
   try {
-    const input = keep(Image.fromRgba(new Uint8Array(req.rgba), req.width, req.height));
+    const input = keep(wasm.Image.fromRgba(new Uint8Array(req.rgba), req.width, req.height));
     let hr = null;
     let lr = input;
     if (req.mode === "benchmark") {
@@ -104,7 +118,7 @@ async function run(req) {
       let psnr = null;
       let ssim = null;
       if (hr) {
-        const s = score(sr, hr);
+        const s = wasm.score(sr, hr);
         psnr = s.psnr;
         ssim = s.ssim;
         s.free();

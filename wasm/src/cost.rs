@@ -33,6 +33,12 @@ pub fn version() -> String {
     env!("CARGO_PKG_VERSION").to_string()
 }
 
+/// The integer conv kernel this module runs (`wasm-simd128`, `wasm-relaxed-simd`, …).
+#[cfg_attr(target_family = "wasm", wasm_bindgen)]
+pub fn kernel() -> String {
+    quantnas_core::engine::Isa::best().name().to_string()
+}
+
 #[cfg(all(test, not(target_family = "wasm")))] // they read `Error` values; wasm runs tests/*
 #[allow(clippy::unwrap_used)] // in tests a failed unwrap is a failed test
 mod tests {

@@ -30,7 +30,7 @@ mod image;
 mod metrics;
 mod model;
 
-pub use cost::{arch_cost, bits_colour, version};
+pub use cost::{arch_cost, bits_colour, kernel, version};
 pub use error::{Error, Failure};
 pub use image::{Image, MAX_IMAGE_SIDE, MIN_SCALE};
 pub use metrics::{Score, score};

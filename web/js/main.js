@@ -364,6 +364,8 @@ let onReady = null;
 
 function onWorkerMessage(msg) {
   if (msg.type === "ready") {
+    // Which conv kernel the worker's module runs (for the tests and benchmarks).
+    document.body.dataset.kernel = msg.kernel;
     state.models = msg.models.map((m) => ({
       ...m,
       kind: "model",

@@ -16,11 +16,13 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const server = await serve();
 const { context, close } = await launch();
 const rows = [];
+let kernel = "unknown";
 try {
   const page = await context.newPage();
   await page.goto(server.url);
   let runs = 1;
   await waitForRun(page, runs);
+  kernel = await page.evaluate(() => document.body.dataset.kernel || "unknown");
   await page.setInputFiles("#file-input", path.join(WEB_DIR, "images/Set5/butterfly.png"));
   if ((await waitForRun(page, ++runs)) !== "done") throw new Error(await page.textContent("#message"));
   const options = await page.$$eval("#model-select option", (os) => os.map((o) => ({ value: o.value, label: o.textContent })));
@@ -55,7 +57,7 @@ const chromium = execFileSync(CHROMIUM, ["--version"], { encoding: "utf8" }).tri
 const cpu = `${os.cpus()[0].model}, ${os.cpus().length} logical cores`;
 mkdirSync(outDir, { recursive: true });
 writeFileSync(path.join(outDir, "browser-bench.json"), JSON.stringify({ chromium, cpu, repeats, rows }, null, 2));
-console.log(`${chromium}; ${cpu}; median of ${repeats} runs after a first (cold) run\n`);
+console.log(`${chromium}; ${cpu}; conv kernel ${kernel}; median of ${repeats} runs after a first (cold) run\n`);
 console.log("| method | 256×256 → 1024×1024, median (ms) | runs (ms) | first run (ms) |");
 console.log("|---|---:|---|---:|");
 const f = (t) => (t === null ? "—" : t.toFixed(0));

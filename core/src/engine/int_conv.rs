@@ -90,6 +90,7 @@ impl IntConv {
             let w = Weights::pack(&codes[grp * opg * kk..][..opg * kk], opg, kk, chans - opg);
             weights.w8.extend(w.w8);
             weights.w16.extend(w.w16);
+            weights.w16x2.extend(w.w16x2);
         }
         let scale = weight_steps
             .iter()
@@ -163,7 +164,9 @@ impl IntConv {
                     tiles,
                     w8: &self.weights.w8[grp * chans * kq..][..chans * kq],
                     w16: &self.weights.w16[grp * chans * kq..][..chans * kq],
+                    w16x2: &self.weights.w16x2[2 * grp * chans * kq..][..2 * chans * kq],
                     chans,
+                    max_act: self.max_code,
                 };
                 dot_tiles(isa, &d, &mut s.acc[grp * chans * owp..][..chans * owp]);
             }

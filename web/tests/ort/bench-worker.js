@@ -1,8 +1,15 @@
 // Module worker of bench-ort.mjs: the page's engine (web/pkg, wasm SIMD, one thread) and
 // onnxruntime-web (wasm EP, SIMD, one thread) on the same trained ESPCN-8 and the same
 // 256×256 input, interleaved round by round in this one worker.
-import init, { Image, Model } from "../pkg/quantnas_wasm.js";
 import * as ort from "./ort/ort.wasm.min.mjs";
+
+// The page's choice of module (web/worker.js): relaxed SIMD where it validates.
+async function loadPackage() {
+  const res = await fetch("../pkg-relaxed/quantnas_wasm_bg.wasm");
+  if (res.ok && WebAssembly.validate(await res.arrayBuffer())) return import("../pkg-relaxed/quantnas_wasm.js");
+  return import("../pkg/quantnas_wasm.js");
+}
+const { default: init, Image, Model, kernel } = await loadPackage();
 
 self.onmessage = async (e) => {
   const { rounds, side } = e.data;
@@ -35,7 +42,7 @@ self.onmessage = async (e) => {
       "onnxruntime-web int8 QDQ": await ort.InferenceSession.create("./models/espcn.int8.onnx", opts),
     };
     const input = new ort.Tensor("float32", planes, [1, 3, side, side]);
-    const runners = { "engine (page's wasm)": () => model.upscale(img).free() };
+    const runners = { [`engine (page's wasm, ${kernel()})`]: () => model.upscale(img).free() };
     for (const [k, s] of Object.entries(sessions)) runners[k] = () => s.run({ input });
     const ms = {};
     for (const [k, r] of Object.entries(runners)) {
@@ -49,7 +56,7 @@ self.onmessage = async (e) => {
         ms[k].push(performance.now() - t);
       }
     }
-    self.postMessage({ ms, ort: ort.env.versions });
+    self.postMessage({ ms, kernel: kernel() });
   } catch (err) {
     self.postMessage({ error: String((err && err.stack) || err) });
   }

@@ -48,14 +48,21 @@ pub enum Isa {
     Avx512Vnni,
     /// WebAssembly SIMD128 `i32x4.dot_i16x8_s`.
     Simd128,
+    /// WebAssembly relaxed SIMD `i32x4.relaxed_dot_i8x16_i7x16_add_s` (`vpdpbusd` where the
+    /// CPU has VNNI) for layers whose activation codes fit 7 bits (4-bit layers: exact on
+    /// every engine, since relaxed results differ only for bytes ≥ 128); SIMD128 for the
+    /// others. Only in a build with `+relaxed-simd` (the page loads it where the browser
+    /// validates it).
+    RelaxedSimd128,
 }
 
 impl Isa {
     /// Every instruction set, slowest first.
-    pub const ALL: [Isa; 6] = [
+    pub const ALL: [Isa; 7] = [
         Isa::Portable,
         Isa::Sse2,
         Isa::Simd128,
+        Isa::RelaxedSimd128,
         Isa::Avx2,
         Isa::AvxVnni,
         Isa::Avx512Vnni,
@@ -70,6 +77,7 @@ impl Isa {
             Isa::AvxVnni => "avx-vnni",
             Isa::Avx512Vnni => "avx512-vnni",
             Isa::Simd128 => "wasm-simd128",
+            Isa::RelaxedSimd128 => "wasm-relaxed-simd",
         }
     }
 
@@ -87,6 +95,12 @@ impl Isa {
             Isa::Sse2 | Isa::Avx2 | Isa::AvxVnni | Isa::Avx512Vnni => x86::available(self),
             #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
             Isa::Simd128 => true,
+            #[cfg(all(
+                target_arch = "wasm32",
+                target_feature = "simd128",
+                target_feature = "relaxed-simd"
+            ))]
+            Isa::RelaxedSimd128 => true,
             #[allow(unreachable_patterns)]
             _ => false,
         }
@@ -120,6 +134,9 @@ pub(crate) struct Weights {
     pub w8: Vec<i32>,
     /// `[channel][kq]`: four `i16` codes in an `i64`.
     pub w16: Vec<i64>,
+    /// `w16` with every entry twice: a 128-bit vector of the quad, loaded whole by the
+    /// 128-bit kernels instead of being broadcast on every use.
+    pub w16x2: Vec<i64>,
 }
 
 impl Weights {
@@ -130,6 +147,7 @@ impl Weights {
         let mut out = Weights {
             w8: Vec::with_capacity((channels + pad) * kq),
             w16: Vec::with_capacity((channels + pad) * kq),
+            w16x2: Vec::with_capacity(2 * (channels + pad) * kq),
         };
         for c in 0..channels + pad {
             for q in 0..kq {
@@ -144,8 +162,9 @@ impl Weights {
                 out.w8
                     .push(i32::from_le_bytes(core::array::from_fn(|j| tap(j) as u8)));
                 let q16: [i16; 4] = core::array::from_fn(|j| i16::from(tap(j)));
-                out.w16
-                    .push((0..4).fold(0i64, |acc, j| acc | (i64::from(q16[j] as u16) << (16 * j))));
+                let q16 = (0..4).fold(0i64, |acc, j| acc | (i64::from(q16[j] as u16) << (16 * j)));
+                out.w16.push(q16);
+                out.w16x2.extend([q16, q16]);
             }
         }
         out
@@ -165,8 +184,12 @@ pub(crate) struct DotTiles<'a> {
     pub w8: &'a [i32],
     /// `[chans][kq]` weight quads, `i16` form.
     pub w16: &'a [i64],
+    /// `[chans][kq][2]`: the same, each twice.
+    pub w16x2: &'a [i64],
     /// Channels, a multiple of 4.
     pub chans: usize,
+    /// Largest activation code in `a` (15 or 255).
+    pub max_act: u8,
 }
 
 impl DotTiles<'_> {
@@ -180,6 +203,10 @@ impl DotTiles<'_> {
         );
         assert!(self.w8.len() >= self.chans * self.kq, "i8 weight quads");
         assert!(self.w16.len() >= self.chans * self.kq, "i16 weight quads");
+        assert!(
+            self.w16x2.len() >= 2 * self.chans * self.kq,
+            "i16 weight quad pairs"
+        );
         assert!(acc.len() >= self.chans * self.tiles * TILE, "sums");
     }
 }
@@ -193,8 +220,14 @@ pub(crate) fn dot_tiles(isa: Isa, d: &DotTiles<'_>, acc: &mut [i32]) {
         Isa::Sse2 | Isa::Avx2 | Isa::AvxVnni | Isa::Avx512Vnni if x86::available(isa) => {
             x86::dot_tiles(isa, d, acc)
         }
+        #[cfg(all(
+            target_arch = "wasm32",
+            target_feature = "simd128",
+            target_feature = "relaxed-simd"
+        ))]
+        Isa::RelaxedSimd128 if d.max_act <= 63 => wasm::dot_tiles_relaxed(d, acc),
         #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-        Isa::Simd128 => wasm::dot_tiles(d, acc),
+        Isa::Simd128 | Isa::RelaxedSimd128 => wasm::dot_tiles(d, acc),
         _ => dot_tiles_portable(d, acc),
     }
 }
@@ -280,7 +313,13 @@ mod tests {
             tiles,
             w8: &w.w8,
             w16: &w.w16,
+            w16x2: &w.w16x2,
             chans,
+            max_act: if extreme {
+                255
+            } else {
+                a.iter().copied().max().unwrap_or(0)
+            },
         };
         let mut want = vec![0; chans * tiles * TILE];
         dot_tiles_plain(&d, &mut want);

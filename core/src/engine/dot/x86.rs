@@ -201,13 +201,13 @@ unsafe fn sse2(d: &DotTiles<'_>, acc: &mut [i32]) {
             // and sums `4p..4p + 4` of a tile.
             let at = unsafe { d.a.as_ptr().add(t * kq * QROW + part * 16) };
             for c in (0..d.chans).step_by(4) {
-                let w = unsafe { d.w16.as_ptr().add(c * kq) };
+                let w = unsafe { d.w16x2.as_ptr().add(2 * c * kq) };
                 let mut s = [[_mm_setzero_si128(); 2]; 4];
                 for q in 0..kq {
                     let x = unsafe { _mm_loadu_si128(at.add(q * QROW).cast()) };
                     let (a0, a1) = (_mm_unpacklo_epi8(x, zero), _mm_unpackhi_epi8(x, zero));
                     for (j, s) in s.iter_mut().enumerate() {
-                        let wv = _mm_set1_epi64x(unsafe { *w.add(j * kq + q) });
+                        let wv = unsafe { _mm_loadu_si128(w.add(2 * (j * kq + q)).cast()) };
                         s[0] = _mm_add_epi32(s[0], _mm_madd_epi16(a0, wv));
                         s[1] = _mm_add_epi32(s[1], _mm_madd_epi16(a1, wv));
                     }
