@@ -188,7 +188,12 @@ pub(crate) struct DotTiles<'a> {
     pub w16x2: &'a [i64],
     /// Channels, a multiple of 4.
     pub chans: usize,
-    /// Largest activation code in `a` (15 or 255).
+    /// Largest activation code in `a` (15 or 255): whether the relaxed-SIMD kernel is
+    /// exact (read only by that wasm build).
+    #[cfg_attr(
+        not(all(target_arch = "wasm32", target_feature = "relaxed-simd")),
+        allow(dead_code)
+    )]
     pub max_act: u8,
 }
 
