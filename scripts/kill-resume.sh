@@ -37,7 +37,8 @@ TRAIN=(--arch espcn --bits 8 --steps 300 --batch 2 --patch 6 --eval-every 100
 SEARCH=(--epochs 3 --iters-per-epoch 2 --batch 2 --lr-size 8
   --train-data data/Set5 --val-data data/Set5 --workers 1 --seed 11)
 # Pipeline: that search, 30 retraining steps checkpointed every 10, export, Set14.
-PIPE=("${SEARCH[@]}" --train-steps 30 --train-batch 2 --train-patch 6 --train-eval-every 10)
+PIPE=("${SEARCH[@]}" --train-steps 30 --train-batch 2 --train-patch 6 --train-eval-every 10
+  --dataset data/Set14)
 
 # --- helpers ---------------------------------------------------------------------------
 # Largest value of "KEY": N in a checkpoint's state.json (0 when there is none).

@@ -1,11 +1,15 @@
 //! `trainer pipeline`: search → retrain the found genotype with QAT → export the model
-//! file → evaluate it with core's integer engine on Set14 (and `--dataset`s) against
-//! bicubic → a short report (markdown + JSON) in the run folder.
+//! file → evaluate it with core's integer engine on the test sets (Set5, Set14, B100)
+//! against bicubic → a short report (markdown + JSON) in the run folder.
+//!
+//! Validation (the search's PSNR column, the retraining's best checkpoint) uses
+//! `--val-data` (default `data/Val`, five BSD200 images); it is never a test set.
 //!
 //! ```text
 //! RUN/search/        the search run folder (genotype.json, alphas.svg, …)
 //! RUN/train/         the retraining run folder (checkpoints, metrics.csv, …)
 //! RUN/model.qnm      the exported integer model (best validation checkpoint)
+//! RUN/eval/NAME.json `trainer eval --json` of the model on each test set (NAME: Set5, …)
 //! RUN/report.md      genotype, cost, PSNR/SSIM per dataset vs bicubic, timings
 //! RUN/report.json    the same, machine-readable
 //! ```
@@ -63,10 +67,13 @@ pub struct PipelineArgs {
     /// Validate/checkpoint the retraining every N steps.
     #[arg(long)]
     pub train_eval_every: Option<u64>,
-    /// Test sets to report (Set14 is always reported).
-    #[arg(long)]
+    /// Test sets to evaluate and report, repeatable (none of them may be --val-data).
+    #[arg(long, default_values = TEST_SETS)]
     pub dataset: Vec<PathBuf>,
 }
+
+/// The bundled test sets, the pipeline's default `--dataset`s.
+pub const TEST_SETS: [&str; 3] = ["data/Set5", "data/Set14", "data/B100"];
 
 /// BitOps budget of the pipeline's genotype unless `--max-gbitops` says otherwise.
 pub const DEFAULT_MAX_GBITOPS: f64 = 3.0;
@@ -93,6 +100,7 @@ pub fn run(args: &PipelineArgs) -> Result<()> {
         .clone()
         .or_else(|| args.search.out.clone())
         .unwrap_or_else(|| default_run_dir("pipeline"));
+    check_test_sets(args)?;
     std::fs::create_dir_all(&root).with_context(|| format!("cannot create {}", root.display()))?;
     let quiet = args.search.quiet;
 
@@ -144,6 +152,7 @@ pub fn run(args: &PipelineArgs) -> Result<()> {
             eval_every: args.train_eval_every,
             seed: args.search.seed,
             train_data: args.search.train_data.clone(),
+            val_data: args.search.val_data.clone(),
             ..Default::default()
         };
         let config = TrainConfig::resolve(arch.clone(), args.train_preset, &o)?;
@@ -157,12 +166,19 @@ pub fn run(args: &PipelineArgs) -> Result<()> {
     write_model(&model, &model_path)?;
 
     // 4. Evaluate the integer model and bicubic.
-    let mut sets = vec![PathBuf::from("data/Set14")];
-    sets.extend(args.dataset.iter().cloned());
+    let eval_dir = root.join("eval");
+    std::fs::create_dir_all(&eval_dir)
+        .with_context(|| format!("cannot create {}", eval_dir.display()))?;
     let mut rows = Vec::new();
-    for set in &sets {
+    for set in &args.dataset {
         let ours = evaluate(&model_path.to_string_lossy(), set, SCALE)?;
         let bic = evaluate("bicubic", set, SCALE)?;
+        let name = set
+            .file_name()
+            .map_or_else(|| "dataset".into(), |n| n.to_string_lossy().into_owned());
+        let file = eval_dir.join(format!("{name}.json"));
+        crate::train::run_dir::write_file_atomic(&file, serde_json::to_string(&ours)?.as_bytes())
+            .with_context(|| format!("writing {}", file.display()))?;
         eprintln!(
             "{}: model {:.2} dB / {:.4}, bicubic {:.2} dB / {:.4}",
             set.display(),
@@ -183,6 +199,27 @@ pub fn run(args: &PipelineArgs) -> Result<()> {
         started.elapsed().as_secs_f64(),
     )?;
     println!("pipeline done: {}", root.join("report.md").display());
+    Ok(())
+}
+
+/// Refuses a test set that is also the validation set: a checkpoint picked on it would be
+/// reported on it.
+fn check_test_sets(args: &PipelineArgs) -> Result<()> {
+    let val = args
+        .search
+        .val_data
+        .clone()
+        .unwrap_or_else(|| SearchConfig::preset(args.search.preset).val_data);
+    let same = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    };
+    if let Some(set) = args.dataset.iter().find(|s| same(s, &val)) {
+        anyhow::bail!(
+            "--dataset {} is the validation set (--val-data); results are reported on test sets only",
+            set.display()
+        );
+    }
     Ok(())
 }
 

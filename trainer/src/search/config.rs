@@ -121,7 +121,7 @@ impl SearchConfig {
             grad_clip: 5.0,
             seed: 1,
             train_data: PathBuf::from("data/T91"),
-            val_data: PathBuf::from("data/Set5"),
+            val_data: PathBuf::from("data/Val"),
             val_crop: 48,
             workers: 2,
             max_gbitops: None,

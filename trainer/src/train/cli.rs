@@ -16,7 +16,7 @@ use crate::backend::BackendKind;
 /// checkpoints/last, samples/); a killed run continues with `--resume RUN_DIR`.
 ///
 /// Example: `trainer train --arch espcn --bits 8 --out runs/espcn8` (the `cpu` preset:
-/// T91, validated on Set5, under 30 minutes on 2 cores).
+/// T91, validated on data/Val, under 30 minutes on 2 cores).
 #[derive(Debug, Clone, Args)]
 pub struct TrainArgs {
     /// Network: `espcn`, `srresnet`, `rfdn`, or a genotype JSON file from the search.

@@ -15,7 +15,7 @@ use crate::backend::BackendKind;
 #[serde(rename_all = "lowercase")]
 pub enum Preset {
     /// Sized for this project's 2-core CPU machines: 10k steps of 16 LR patches of 24 px
-    /// from T91, lr 1e-3 with cosine decay, validation on Set5 every 1000 steps. ESPCN at
+    /// from T91, lr 1e-3 with cosine decay, validation on data/Val every 1000 steps. ESPCN at
     /// 8 bits: 19 min, Set14 26.59 dB (bicubic 25.99).
     Cpu,
     /// The paper's retraining recipe (spec §7), meant for DIV2K and a GPU-day: 300k
@@ -111,7 +111,7 @@ impl TrainConfig {
             seed: 1,
             eval_every: 1000,
             train_data: PathBuf::from("data/T91"),
-            val_data: PathBuf::from("data/Set5"),
+            val_data: PathBuf::from("data/Val"),
             workers: 1,
             backend: BackendKind::Flex,
         };
