@@ -3,7 +3,6 @@
 pub mod archspec;
 pub mod backend;
 pub mod bench;
-pub mod bench_infer;
 pub mod cost;
 pub mod data;
 pub mod eval;
@@ -13,5 +12,4 @@ pub mod malloc;
 pub mod nn;
 pub mod pipeline;
 pub mod search;
-pub mod stats;
 pub mod train;

@@ -28,7 +28,8 @@ enum Command {
     /// Dataset commands: download DIV2K.
     #[command(subcommand)]
     Data(data::cli::DataCommand),
-    /// Measure training speed (ms per step) on each compiled-in backend.
+    /// Benchmarks: a training step, a search iteration, SAN's noise, an upscale on core's
+    /// engine, each against its variants in the same run.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
 }

@@ -6,10 +6,10 @@ use anyhow::Result;
 use clap::Args;
 use quantnas_core::arch::SearchSpace;
 
-use super::bench::ResidualArg;
 use super::bitmixer::{MixMode, SanDelta};
 use super::config::{SearchConfig, SearchOverrides};
 use super::run::{SearchOutcome, Session, search};
+use crate::archspec::ResidualArg;
 use crate::train::config::Preset;
 
 /// Search an x4 super-resolution network and its per-layer bit widths (QuantNAS).

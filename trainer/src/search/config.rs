@@ -8,8 +8,8 @@ use quantnas_core::arch::{Bits, Residual, SearchSpace};
 use serde::{Deserialize, Serialize};
 
 use super::alphas::SearchBits;
-use super::bench::ResidualArg;
 use super::bitmixer::{MixMode, SanDelta};
+use crate::archspec::ResidualArg;
 use crate::train::config::Preset;
 
 /// Everything a search depends on.

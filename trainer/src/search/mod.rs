@@ -2,14 +2,12 @@
 //! with its mixing modes, the alternating loop and the derivation of a genotype.
 
 pub mod alphas;
-pub mod bench;
 pub mod bitmixer;
 pub mod budget;
 pub mod cli;
 pub mod config;
 pub mod draw;
 pub mod noise;
-pub mod noise_bench;
 pub mod penalty;
 pub mod run;
 pub mod schedule;

@@ -31,7 +31,7 @@ use quantnas_core::image::RgbImage8;
 use quantnas_core::metrics::score_sr;
 use serde::{Deserialize, Serialize};
 
-use super::alphas::{Alphas, decisiveness, derive_genotype};
+use super::alphas::{decisiveness, derive_genotype};
 use super::bitmixer::MixContext;
 use super::budget::within_budget;
 use super::config::SearchConfig;
@@ -39,8 +39,7 @@ use super::draw;
 use super::noise::NoiseSource;
 use super::penalty::BitOpsPenalty;
 use super::schedule::entropy_weight_at;
-use super::step::{IterParams, IterStats, SearchLearner, alpha_adam, weight_adam};
-use super::supernet::Supernet;
+use super::step::{IterParams, IterStats, SearchLearner};
 use crate::data::{ImageCache, Loader, LoaderConfig};
 use crate::train::checkpoint::{
     STATE_FILE, find, load_module, load_optim, remove, save_module, save_optim, write_atomic,
@@ -92,28 +91,6 @@ const CKPT: &str = "last";
 
 fn stream_seed(seed: u64, stream: u64) -> u64 {
     seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ stream
-}
-
-/// Builds a fresh learner for `config`.
-fn new_learner(config: &SearchConfig, device: &Device, ctx: MixContext) -> Result<SearchLearner> {
-    let bits = config.search_bits()?;
-    let net = Supernet::init(config.space, config.residual(), &ctx, config.seed, device)?;
-    let penalty = BitOpsPenalty::new(
-        &net.graph,
-        config.space.slots().len(),
-        &bits,
-        config.lr_size,
-        config.lr_size,
-    )?;
-    Ok(SearchLearner {
-        net,
-        alphas: Alphas::zeros(config.space, &bits, device),
-        weight_optim: weight_adam(),
-        alpha_optim: alpha_adam(),
-        ctx,
-        penalty,
-        device: device.clone(),
-    })
 }
 
 fn save(run: &Path, l: &SearchLearner, state: &SearchState) -> Result<()> {
@@ -265,7 +242,14 @@ pub fn search(
         noise: true,
         rng: NoiseSource::new(config.seed),
     };
-    let fresh = new_learner(&config, &device, ctx)?;
+    let fresh = SearchLearner::new(
+        config.space,
+        config.residual(),
+        ctx,
+        config.seed,
+        config.lr_size,
+        &device,
+    )?;
     let (mut learner, mut state) = if find(run, CKPT).is_ok() {
         let (l, s) = load(run, fresh).with_context(|| format!("resuming {}", run.display()))?;
         cut_back(run, Some(&s))?;

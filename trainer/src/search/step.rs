@@ -12,7 +12,9 @@ use burn::optim::decay::WeightDecayConfig;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Tensor};
 
-use super::alphas::Alphas;
+use quantnas_core::arch::{Residual, SearchSpace};
+
+use super::alphas::{Alphas, SearchBits};
 use super::bitmixer::MixContext;
 use super::penalty::BitOpsPenalty;
 use super::supernet::Supernet;
@@ -113,6 +115,33 @@ fn scalar(t: Tensor<1>) -> f32 {
 }
 
 impl SearchLearner {
+    /// A fresh learner: a supernet of `space` with weights seeded by `seed`, zero alphas over
+    /// `ctx.bits`, and the BitOps penalty at `lr_size`² LR.
+    ///
+    /// # Errors
+    /// As [`Supernet::init`] and [`BitOpsPenalty::new`].
+    pub fn new(
+        space: SearchSpace,
+        residual: Residual,
+        ctx: MixContext,
+        seed: u64,
+        lr_size: usize,
+        device: &Device,
+    ) -> Result<Self> {
+        let bits = SearchBits(ctx.bits.clone());
+        let net = Supernet::init(space, residual, &ctx, seed, device)?;
+        let penalty = BitOpsPenalty::new(&net.graph, space.slots().len(), &bits, lr_size, lr_size)?;
+        Ok(SearchLearner {
+            net,
+            alphas: Alphas::zeros(space, &bits, device),
+            weight_optim: weight_adam(),
+            alpha_optim: alpha_adam(),
+            ctx,
+            penalty,
+            device: device.clone(),
+        })
+    }
+
     /// One alpha step then one weight step.
     ///
     /// # Errors

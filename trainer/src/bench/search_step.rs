@@ -4,20 +4,20 @@
 use std::time::Instant;
 
 use anyhow::Result;
-use burn::tensor::Device;
 use clap::Args;
-use quantnas_core::arch::{Bits, Residual, SearchSpace};
+use quantnas_core::arch::{Bits, SearchSpace};
+use rand::SeedableRng;
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
 
-use super::alphas::{Alphas, SearchBits};
-use super::bitmixer::{MixContext, MixMode, SanDelta};
-use super::noise::NoiseSource;
-use super::penalty::BitOpsPenalty;
-use super::step::{IterParams, SearchLearner, alpha_adam, weight_adam};
-use super::supernet::Supernet;
+use super::random_batch;
+use super::stats::{median, median_ci95};
+use crate::archspec::ResidualArg;
+use crate::backend::BackendKind;
 use crate::data::Batch;
-use crate::stats::{median, median_ci95};
+use crate::search::alphas::SearchBits;
+use crate::search::bitmixer::{MixContext, MixMode, SanDelta};
+use crate::search::noise::NoiseSource;
+use crate::search::step::{IterParams, SearchLearner};
 
 /// Time search iterations of every requested mixing mode in one run.
 ///
@@ -55,72 +55,12 @@ pub struct SearchStepArgs {
     /// go below, so `mode − fp` is what quantization-aware mixing costs.
     #[arg(long)]
     pub fp_floor: bool,
+    /// Compute backend (`ndarray` needs a build with `--features ndarray`).
+    #[arg(long, value_enum, default_value = "flex")]
+    pub backend: BackendKind,
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
-}
-
-/// `--adq` values.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum ResidualArg {
-    /// ADQ (default).
-    Adq,
-    /// AdaDM.
-    Adadm,
-    /// Plain batch norm in the branch.
-    Batchnorm,
-    /// Plain residual.
-    None,
-}
-
-impl From<ResidualArg> for Residual {
-    fn from(r: ResidualArg) -> Residual {
-        match r {
-            ResidualArg::Adq => Residual::Adq,
-            ResidualArg::Adadm => Residual::AdaDm,
-            ResidualArg::Batchnorm => Residual::BatchNorm,
-            ResidualArg::None => Residual::None,
-        }
-    }
-}
-
-fn random_batch(rng: &mut StdRng, n: usize, lr: usize) -> Batch {
-    let hr = lr * 4;
-    let lr_v = (0..n * 3 * lr * lr).map(|_| rng.random::<f32>()).collect();
-    let hr_v = (0..n * 3 * hr * hr).map(|_| rng.random::<f32>()).collect();
-    Batch {
-        index: 0,
-        n,
-        lr_size: lr,
-        hr_size: hr,
-        lr: lr_v,
-        hr: hr_v,
-    }
-}
-
-/// A learner for timing and tests.
-pub fn learner(
-    space: SearchSpace,
-    residual: Residual,
-    ctx: MixContext,
-    lr_size: usize,
-    device: &Device,
-) -> Result<SearchLearner> {
-    let bits = SearchBits(ctx.bits.clone());
-    let net = Supernet::init(space, residual, &ctx, 1, device)?;
-    let penalty = BitOpsPenalty::new(&net.graph, space.slots().len(), &bits, lr_size, lr_size)?;
-    Ok(SearchLearner {
-        net,
-        alphas: Alphas::zeros(space, &bits, device),
-        weight_optim: weight_adam(),
-        alpha_optim: alpha_adam(),
-        ctx,
-        penalty,
-        device: device.clone(),
-    })
 }
 
 /// One timed row of `bench search-step`.
@@ -143,11 +83,11 @@ pub struct ModeTiming {
 /// Bad `--bits`, or a failed iteration.
 pub fn measure(args: &SearchStepArgs) -> Result<(Vec<ModeTiming>, usize)> {
     let bits = SearchBits::parse(&args.bits)?;
-    let device = Device::flex().autodiff();
+    let device = args.backend.autodiff_device()?;
     device.seed(1);
     let mut rng = StdRng::seed_from_u64(7);
     let batches: Vec<Batch> = (0..2)
-        .map(|_| random_batch(&mut rng, args.batch, args.lr_size))
+        .map(|_| random_batch(&mut rng, args.batch, args.lr_size, 0))
         .collect();
     // One entry per timed row: its name, mode and bit widths.
     let mut rows: Vec<(String, MixMode, Vec<Bits>)> = args
@@ -168,7 +108,7 @@ pub fn measure(args: &SearchStepArgs) -> Result<(Vec<ModeTiming>, usize)> {
                 noise: true,
                 rng: NoiseSource::new(1),
             };
-            learner(args.space, args.adq.into(), ctx, args.lr_size, &device)
+            SearchLearner::new(args.space, args.adq.into(), ctx, 1, args.lr_size, &device)
         })
         .collect::<Result<Vec<_>>>()?;
     let p = IterParams {

@@ -11,8 +11,8 @@ use anyhow::{Result, ensure};
 use burn::tensor::{Device, Distribution, Tensor};
 use clap::Args;
 
-use super::noise::{NOISE_CHUNK, NoiseSource, Xoshiro256, fill_normal_polar};
-use crate::stats::median;
+use super::stats::median;
+use crate::search::noise::{NOISE_CHUNK, NoiseSource, Xoshiro256, fill_normal_polar};
 
 /// Time the normal generators, interleaved round by round.
 #[derive(Debug, Clone, Args)]

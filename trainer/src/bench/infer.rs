@@ -11,8 +11,8 @@ use quantnas_core::engine::{Engine, Isa};
 use quantnas_core::image::Planes;
 use quantnas_core::model::Model;
 
+use super::stats::median;
 use crate::archspec::resolve_arch;
-use crate::stats::median;
 
 /// Time one upscale of an N×N image on the integer path vs the engine's `f32` path.
 ///
