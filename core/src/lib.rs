@@ -18,6 +18,7 @@ pub mod color;
 pub mod cost;
 pub mod engine;
 pub mod image;
+pub mod limits;
 pub mod metrics;
 pub mod model;
 pub mod resize;

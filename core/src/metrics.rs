@@ -162,6 +162,12 @@ pub struct Score {
     pub ssim: f64,
 }
 
+/// Smallest side an image may have to be scored with `crop` pixels cropped at every
+/// border: what is left must hold one SSIM window.
+pub const fn min_scored_side(crop: usize) -> usize {
+    2 * crop + WINDOW
+}
+
 /// Scores a super-resolved image against its ground truth as the SR benchmarks do:
 /// `scale` pixels cropped at every border, PSNR and SSIM on luma.
 ///
@@ -188,7 +194,7 @@ pub fn score_sr(
         });
     }
     let (w, h) = (hr.width, hr.height);
-    if w < 2 * scale + WINDOW || h < 2 * scale + WINDOW {
+    if w < min_scored_side(scale) || h < min_scored_side(scale) {
         return Err(ImageError::TooSmall {
             width: w,
             height: h,
@@ -309,6 +315,9 @@ mod tests {
             score_sr(&hr, &hr, false, 3),
             Err(ImageError::TooSmall { .. })
         ));
+        // A 16-pixel side is too small at crop 3 (17 needed) and enough at crop 2 (15).
+        assert_eq!(min_scored_side(2), 15);
+        assert_eq!(min_scored_side(3), 17);
         let s = score_sr(&hr, &hr, true, 2).unwrap();
         assert_eq!(s.psnr, f64::INFINITY);
         assert!(close(s.ssim, 1.0, 1e-12));

@@ -3,20 +3,38 @@
 #[cfg(target_family = "wasm")]
 use wasm_bindgen::prelude::*;
 
-use quantnas_core::arch::Arch;
-use quantnas_core::cost::cost;
+use quantnas_core::arch::{Arch, Op};
+use quantnas_core::cost::{CostReport, cost};
 
 use crate::error::{Failure, fail};
 
 /// Core's `CostReport` as JSON (`params`, `macs`, `bitops`, `layers[]` with `name`, `op`,
-/// `kernel`, `bits`, `searchable`, `params`, `macs`, `bitops`) for the architecture
+/// `kernel`, `bits`, `searchable`, `params`, `macs`, `bitops`, and `label`: the op's label
+/// for pictures, null for a fixed layer) for the architecture
 /// `arch_json` (core's `Arch` as JSON, e.g. `{"kind":"espcn","bits":8}` or
 /// `{"kind":"genotype","genotype":{...}}`) on an LR input of `lr_height`×`lr_width`.
 #[cfg_attr(target_family = "wasm", wasm_bindgen(js_name = archCost))]
 pub fn arch_cost(arch_json: &str, lr_height: u32, lr_width: u32) -> Result<String, Failure> {
     let arch: Arch = serde_json::from_str(arch_json).map_err(fail)?;
     let report = cost(&arch.graph(), lr_height as usize, lr_width as usize).map_err(fail)?;
-    serde_json::to_string(&report).map_err(fail)
+    report_json(&report)
+}
+
+/// A `CostReport` as JSON, each layer with a `label` added: its op's label for pictures
+/// (`Op::label`), null for a fixed layer.
+pub(crate) fn report_json(report: &CostReport) -> Result<String, Failure> {
+    let mut value = serde_json::to_value(report).map_err(fail)?;
+    if let Some(layers) = value["layers"].as_array_mut() {
+        for (json, layer) in layers.iter_mut().zip(&report.layers) {
+            json["label"] = if layer.searchable {
+                let op: Op = layer.op.parse().map_err(fail)?;
+                op.label().into()
+            } else {
+                serde_json::Value::Null
+            };
+        }
+    }
+    Ok(value.to_string())
 }
 
 /// Core's colour for a bit width (`Bits::colour`), which the page puts in its CSS so that
@@ -54,6 +72,10 @@ mod tests {
         assert_eq!(small["macs"], 37_056u64 * 1024);
         assert_eq!(small["layers"].as_array().unwrap().len(), 3);
         assert_eq!(small["layers"][0]["bits"], 8);
+        assert!(
+            small["layers"][0]["label"].is_null(),
+            "a fixed layer has no op"
+        );
         assert_eq!(at(64, 32)["bitops"], 2 * 37_056u64 * 1024 * 64);
     }
 

@@ -1,6 +1,6 @@
 //! The error type of the bindings, and what it becomes at the JavaScript boundary.
 
-use quantnas_core::arch::{ArchError, BadBits};
+use quantnas_core::arch::{ArchError, BadBits, UnknownOp};
 use quantnas_core::image::ImageError;
 use quantnas_core::model::ModelError;
 
@@ -48,6 +48,12 @@ pub enum Error {
     /// A bit width other than 4, 8 or 32.
     #[error(transparent)]
     Bits(#[from] BadBits),
+    /// An op name outside core's grammar.
+    #[error("{0}")]
+    Op(UnknownOp),
+    /// A request mode other than `benchmark` or `upscale`.
+    #[error("unknown mode `{0}` (expected benchmark or upscale)")]
+    Mode(String),
     /// Architecture JSON that does not parse.
     #[error("invalid architecture JSON at line {line}, column {column}: {message}")]
     ArchJson {
@@ -58,6 +64,12 @@ pub enum Error {
         /// The parser's message.
         message: String,
     },
+}
+
+impl From<UnknownOp> for Error {
+    fn from(e: UnknownOp) -> Self {
+        Error::Op(e)
+    }
 }
 
 impl From<serde_json::Error> for Error {

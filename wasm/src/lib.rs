@@ -26,12 +26,16 @@
 
 mod cost;
 mod error;
+mod facts;
 mod image;
 mod metrics;
 mod model;
 
 pub use cost::{arch_cost, bits_colour, kernel, version};
 pub use error::{Error, Failure};
+pub use facts::{
+    bit_widths, limits, op_label, reference_networks, report_lr_side, request_sizes, scale,
+};
 pub use image::{Image, MAX_IMAGE_SIDE, MIN_SCALE};
 pub use metrics::{Score, score};
 pub use model::Model;

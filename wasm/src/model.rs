@@ -51,7 +51,9 @@ impl Model {
 
     /// Everything the page shows about the model, as JSON: `name`, `arch` (core's `Arch`,
     /// what [`arch_cost`](crate::arch_cost) takes), `genotype` (the genotype file, or null
-    /// for a fixed network), `meta` (free-form, from the trainer), `params`, `bitWidths`
+    /// for a fixed network), `parts` (the genotype's parts for drawing it, see
+    /// [`Genotype::parts`](quantnas_core::arch::Genotype::parts); null for a fixed
+    /// network), `meta` (free-form, from the trainer), `params`, `bitWidths`
     /// (distinct, ascending), `layers` (`[{name, bits}]` per conv), `bitopsReported`
     /// (BitOps at 32×32 LR, spec §8), `minInputSide`.
     pub fn metadata(&self) -> Result<String, Failure> {
@@ -68,14 +70,18 @@ impl Model {
         let mut bit_widths: Vec<u32> = model.layer_bits().iter().map(|l| l.bits.get()).collect();
         bit_widths.sort_unstable();
         bit_widths.dedup();
-        let genotype = match &model.arch {
-            Arch::Genotype { genotype } => serde_json::to_value(genotype).map_err(fail)?,
-            _ => serde_json::Value::Null,
+        let (genotype, parts) = match &model.arch {
+            Arch::Genotype { genotype } => (
+                serde_json::to_value(genotype).map_err(fail)?,
+                crate::facts::parts_json(genotype),
+            ),
+            _ => (serde_json::Value::Null, serde_json::Value::Null),
         };
         let value = json!({
             "name": model.name,
             "arch": model.arch,
             "genotype": genotype,
+            "parts": parts,
             "meta": model.meta,
             "params": report.params,
             "bitWidths": bit_widths,
@@ -93,7 +99,7 @@ impl Model {
             .engine
             .cost(lr_height as usize, lr_width as usize)
             .map_err(fail)?;
-        serde_json::to_string(&report).map_err(fail)
+        crate::cost::report_json(&report)
     }
 
     /// Upscales `lr` ×4 with core's integer engine.
@@ -133,6 +139,7 @@ mod tests {
         assert_eq!(meta["layers"].as_array().unwrap().len(), 3);
         assert_eq!(meta["bitopsReported"], 37_056u64 * 1024 * 64);
         assert!(meta["genotype"].is_null());
+        assert!(meta["parts"].is_null());
         let lr = Image::from_rgba(&[100; 9 * 7 * 4], 9, 7).unwrap();
         let sr = m.upscale(&lr).unwrap();
         assert_eq!((sr.width(), sr.height()), (36, 28));

@@ -8,6 +8,7 @@ mod genotype;
 mod graph;
 mod network;
 mod op;
+mod parts;
 mod space;
 
 pub use bits::{BadBits, Bits, round_code, round_code_nonneg};
@@ -17,6 +18,7 @@ pub use genotype::{Choice, GENOTYPE_FORMAT, GENOTYPE_VERSION, Genotype};
 pub use graph::{ConvNode, Graph, MixedNode, Node, NodeId, NodeKind, Role, Shape, window_out};
 pub use network::Arch;
 pub use op::{ConvShape, Op, OpFamily, UnknownOp};
+pub use parts::Part;
 pub use space::{
     BASIC_CELLS, BASIC_WIDTH, RFDN_CELLS, RFDN_WIDTH, Residual, SCALE, SearchSpace, Slot,
 };

@@ -1,6 +1,7 @@
 //! A concrete network: a searched genotype or one of the fixed reference networks.
 
 use alloc::string::{String, ToString};
+use alloc::vec::Vec;
 
 use serde::{Deserialize, Serialize};
 
@@ -57,6 +58,31 @@ impl Arch {
         }
     }
 
+    /// The fixed reference networks the project compares against (spec §9): ESPCN,
+    /// SRResNet and RFDN, each at every quantized width, widest first.
+    pub fn references() -> Vec<Arch> {
+        let widths = || Bits::ALL.into_iter().filter(|b| b.is_quantized()).rev();
+        let mut out = Vec::new();
+        for make in [
+            (|bits| Arch::Espcn { bits }) as fn(Bits) -> Arch,
+            |bits| Arch::SrResNet { bits },
+            |bits| Arch::Rfdn { bits },
+        ] {
+            out.extend(widths().map(make));
+        }
+        out
+    }
+
+    /// Name for people: `ESPCN 8-bit`, `QuantNAS basic-b`.
+    pub fn title(&self) -> String {
+        match self {
+            Arch::Genotype { genotype } => alloc::format!("QuantNAS {}", genotype.space),
+            Arch::Espcn { bits } => alloc::format!("ESPCN {bits}-bit"),
+            Arch::SrResNet { bits } => alloc::format!("SRResNet {bits}-bit"),
+            Arch::Rfdn { bits } => alloc::format!("RFDN {bits}-bit"),
+        }
+    }
+
     /// The network graph.
     pub fn graph(&self) -> Graph {
         match self {
@@ -71,5 +97,32 @@ impl Arch {
 impl From<Genotype> for Arch {
     fn from(genotype: Genotype) -> Self {
         Arch::Genotype { genotype }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn references_are_every_fixed_network_at_4_and_8_bits() {
+        let titles: Vec<String> = Arch::references().iter().map(Arch::title).collect();
+        assert_eq!(
+            titles,
+            [
+                "ESPCN 8-bit",
+                "ESPCN 4-bit",
+                "SRResNet 8-bit",
+                "SRResNet 4-bit",
+                "RFDN 8-bit",
+                "RFDN 4-bit"
+            ]
+        );
+        for arch in Arch::references() {
+            let name = arch.name();
+            let (kind, bits) = name.split_once('-').expect("kind-bits");
+            let bits: u32 = bits.trim_end_matches("bit").parse().expect("bits");
+            assert_eq!(Arch::fixed(kind, Bits::new(bits).expect("width")), Ok(arch));
+        }
     }
 }

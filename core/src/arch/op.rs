@@ -152,6 +152,20 @@ impl Op {
         }
     }
 
+    /// The name for people: `simple 3×3`, `simple 3×3 g3`, `conv 5×1 1×5`, `growth2 3×3`,
+    /// `decenc 3×3 /2` (pictures of a genotype; [`name`](Op::name) is the file form).
+    pub fn label(&self) -> String {
+        let k = self.k;
+        match self.family {
+            OpFamily::Simple if self.groups == 1 => format!("simple {k}×{k}"),
+            OpFamily::Simple => format!("simple {k}×{k} g{}", self.groups),
+            OpFamily::Separable => format!("conv {k}×1 1×{k}"),
+            OpFamily::Growth2 => format!("growth2 {k}×{k}"),
+            OpFamily::Growth1 => format!("growth1 {k}×{k}"),
+            OpFamily::DecEnc => format!("decenc {k}×{k} /2"),
+        }
+    }
+
     /// The convs of this op placed between `cin` and `cout` channels in a block of
     /// width `width` (the spec's C).
     pub fn convs(&self, cin: usize, cout: usize, width: usize) -> Vec<ConvShape> {
@@ -284,6 +298,9 @@ mod tests {
         }
         assert_eq!(Op::separable(3).name(), "conv_3x1_1x3");
         assert_eq!(Op::decenc(3).name(), "decenc_3x3_2");
+        assert_eq!(Op::grouped(3, 3).label(), "simple 3×3 g3");
+        assert_eq!(Op::separable(5).label(), "conv 5×1 1×5");
+        assert_eq!(Op::decenc(5).label(), "decenc 5×5 /2");
         for bad in [
             "simple_3x5",
             "simple_4x4",
