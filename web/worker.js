@@ -24,9 +24,8 @@ async function loadPackage() {
   }
   return await import("./pkg/quantnas_wasm.js");
 }
-let wasm = null; // the loaded package: {default: init, Image, Model, score, version, kernel}
+let wasm = null; // the loaded package: {default: init, Image, Model, score, scale, version, kernel}
 
-const SCALE = 4;
 const models = []; // {file, model}
 let ready = null;
 let latestRun = 0;
@@ -90,9 +89,10 @@ async function run(req) {
     const input = keep(wasm.Image.fromRgba(new Uint8Array(req.rgba), req.width, req.height));
     let hr = null;
     let lr = input;
+    const scale = wasm.scale(); // core's upscaling factor
     if (req.mode === "benchmark") {
-      hr = keep(input.modcrop(SCALE));
-      lr = keep(hr.resizeBicubic(1 / SCALE));
+      hr = keep(input.modcrop(scale));
+      lr = keep(hr.resizeBicubic(1 / scale));
       post({ type: "image", runId, role: "hr" }, hr);
     }
     post({ type: "image", runId, role: "lr" }, lr);
@@ -106,7 +106,7 @@ async function run(req) {
       let sr;
       const t0 = performance.now();
       try {
-        sr = keep(m.model ? m.model.upscale(lr) : lr.resizeBicubic(SCALE));
+        sr = keep(m.model ? m.model.upscale(lr) : lr.resizeBicubic(scale));
       } catch (e) {
         // A trap may leave the instance broken: fail the run (the page restarts the worker).
         if (e instanceof WebAssembly.RuntimeError) throw e;

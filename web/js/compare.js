@@ -126,8 +126,8 @@ export class Compare {
 
 /**
  * Draws the crop of `region` from every item ({label, caption, canvas, scale}) into
- * `container`; `scale` is how much smaller than the output the item's canvas is (4 for
- * the LR input).
+ * `container`; `scale` is how much smaller than the output the item's canvas is (core's
+ * scale for the LR input).
  */
 export function renderZoom(container, items, region) {
   container.replaceChildren();

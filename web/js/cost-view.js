@@ -1,6 +1,6 @@
 // Live BitOps: readouts, the share of BitOps per bit width, one bar per conv coloured by
 // its bit width, and the architecture drawn as groups of slots (op and bits).
-import { bits as fmtBits, opName, si } from "./format.js";
+import { bits as fmtBits, si } from "./format.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 
@@ -18,17 +18,19 @@ function svg(tag, attrs = {}) {
 }
 
 /**
- * Fills the readout list. `report` is core's CostReport at the LR size, `reported` at
- * 32×32; `lr` is {width, height}.
+ * Fills the readout list. `report` is core's CostReport of this request (null when there
+ * is none: no image, or one refused), `reported` at the reporting size `side`×`side`;
+ * `sizes` is the request's {lr, sr} (null with `report`).
  */
-export function renderReadout(dl, report, reported, lr) {
+export function renderReadout(dl, report, reported, sizes, side) {
+  const none = '<span class="hint">— (no image run)</span>';
   const rows = [
-    ["Input → output", `${lr.width}×${lr.height} → ${4 * lr.width}×${4 * lr.height}`],
-    ["BitOps (this image)", `<b data-testid="bitops-total">${si(report.bitops)}</b>`],
-    ["MACs (this image)", si(report.macs)],
-    ["BitOps @ 32×32 LR", `<span data-testid="bitops-reported">${si(reported.bitops)}</span> <span class="hint">(as the paper reports)</span>`],
-    ["Parameters", si(report.params)],
-    ["Conv layers", String(report.layers.length)],
+    ["Input → output", sizes ? `${sizes.lr.width}×${sizes.lr.height} → ${sizes.sr.width}×${sizes.sr.height}` : none],
+    ["BitOps (this image)", `<b data-testid="bitops-total">${report ? si(report.bitops) : "—"}</b>`],
+    ["MACs (this image)", report ? si(report.macs) : "—"],
+    [`BitOps @ ${side}×${side} LR`, `<span data-testid="bitops-reported">${si(reported.bitops)}</span> <span class="hint">(as the paper reports)</span>`],
+    ["Parameters", si(reported.params)],
+    ["Conv layers", String(reported.layers.length)],
   ];
   dl.replaceChildren();
   for (const [k, v] of rows) {
@@ -39,12 +41,12 @@ export function renderReadout(dl, report, reported, lr) {
   }
 }
 
-/** A stacked bar of the BitOps share of each bit width. */
-export function renderShare(div, report) {
+/** A stacked bar of the BitOps share of each bit width (`widths`: core's, ascending). */
+export function renderShare(div, report, widths) {
   const by = new Map();
   for (const l of report.layers) by.set(l.bits, (by.get(l.bits) || 0) + l.bitops);
   div.replaceChildren();
-  for (const b of [4, 8, 32]) {
+  for (const b of widths) {
     const v = by.get(b) || 0;
     if (!v) continue;
     const pct = (100 * v) / report.bitops;
@@ -75,7 +77,7 @@ export function renderLayerBars(div, report) {
       class: `b${l.bits}`,
     });
     const t = svg("title");
-    t.textContent = `${l.name} — ${l.op === "fixed" ? "" : opName(l.op) + ", "}${l.kernel}, ${l.bits}-bit: ${si(l.bitops)}BitOps, ${si(l.macs)}MACs`;
+    t.textContent = `${l.name} — ${l.label ? `${l.label}, ` : ""}${l.kernel}, ${l.bits}-bit: ${si(l.bitops)}BitOps, ${si(l.macs)}MACs`;
     r.append(t);
     root.append(r);
   });
@@ -86,13 +88,6 @@ export function renderLayerBars(div, report) {
   root.append(label, axis);
   div.replaceChildren(root);
 }
-
-/** Group name → note shown under it (what the drawing leaves out). */
-const NOTES = {
-  body: "×3 cells, each ADQ-residual; cells share the genotype",
-  upsample: "then PixelShuffle ×4",
-  tail: "residual around the tail",
-};
 
 function group(title, note) {
   const g = el("div", { class: "group" });
@@ -108,44 +103,42 @@ function box(name, detail, bits) {
 }
 
 const arrow = () => el("span", { class: "arrow" }, "→");
-const prefix = (name) => (name.includes(".") ? name.slice(0, name.indexOf(".")) : name);
-const rest = (name) => (name.includes(".") ? name.slice(name.indexOf(".") + 1) : name);
+
+/** A fixed network's conv layers grouped by the first part of their names (`block3.conv1`). */
+function layerGroups(report) {
+  const groups = new Map();
+  for (const l of report.layers) {
+    const dot = l.name.indexOf(".");
+    const key = dot < 0 ? l.name : l.name.slice(0, dot);
+    if (!groups.has(key)) groups.set(key, []);
+    groups.get(key).push(box(dot < 0 ? l.name : l.name.slice(dot + 1), l.kernel, l.bits));
+  }
+  return groups;
+}
 
 /**
- * Draws the architecture: the genotype's slots (op and bits) grouped by part of the
- * network when there is one, else the conv layers of the fixed network.
+ * Draws the architecture: a found network as core describes its genotype (parts with
+ * their slots' ops and bits, and a note on what the slots leave out), a fixed network as
+ * its conv layers. `scale` is core's upscaling factor.
  */
-export function renderArchitecture(div, info, entry, report) {
+export function renderArchitecture(div, info, entry, report, scale) {
   div.replaceChildren();
   div.append(el("div", { class: "io" }, "LR\n3×H×W"));
-  const groups = new Map();
   const genotype = entry.genotype;
-  if (genotype) {
-    for (const s of genotype.slots) {
-      const key = prefix(s.slot);
-      if (!groups.has(key)) groups.set(key, []);
-      groups.get(key).push(box(rest(s.slot), opName(s.op), s.bits));
-    }
-    const extras = genotype.space === "rfdn" ? "+ fixed 1×1 fusion and ESA, 8-bit" : null;
+  if (genotype && entry.parts) {
     info.textContent = `${entry.title}: ${genotype.space} space, residual ${genotype.residual}, ${genotype.slots.length} slots, bits ${fmtBits(entry.bitWidths)}`;
-    for (const [key, boxes] of groups) {
-      const note = key.startsWith("cell") ? extras : NOTES[key];
-      const g = group(key, note);
-      g.append(...boxes);
+    for (const part of entry.parts) {
+      const g = group(part.name, part.note);
+      g.append(...part.slots.map((s) => box(s.short, s.label, s.bits)));
       div.append(arrow(), g);
     }
   } else {
-    for (const l of report.layers) {
-      const key = prefix(l.name);
-      if (!groups.has(key)) groups.set(key, []);
-      groups.get(key).push(box(rest(l.name), l.kernel, l.bits));
-    }
     info.textContent = `${entry.title}: fixed network, ${report.layers.length} convs, bits ${fmtBits(entry.bitWidths)}`;
-    for (const [key, boxes] of groups) {
+    for (const [key, boxes] of layerGroups(report)) {
       const g = group(key);
       g.append(...boxes);
       div.append(arrow(), g);
     }
   }
-  div.append(arrow(), el("div", { class: "io" }, "SR\n3×4H×4W"));
+  div.append(arrow(), el("div", { class: "io" }, `SR\n3×${scale}H×${scale}W`));
 }

@@ -30,7 +30,7 @@ export function bits(list) {
   return list && list.length ? list.join("/") : "—";
 }
 
-/** "simple_3x3_grouped_3" → "simple 3×3 g3". */
-export function opName(op) {
-  return op.replace(/_grouped_(\d+)/, " g$1").replace(/_/g, " ").replace(/(\d)x(\d)/g, "$1×$2");
+/** Milliseconds as seconds with two decimals: 1234 → "1.23 s". */
+export function seconds(t) {
+  return `${(t / 1000).toFixed(2)} s`;
 }

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import path from "node:path";
+import { pathToFileURL } from "node:url";
 import { REPO_DIR, WEB_DIR, launch, readTable, serve, waitForRun } from "./harness.mjs";
 import { png } from "./png.mjs";
 
@@ -17,6 +18,83 @@ const modelCount = manifest.models.length;
 // The page is a demo of the bundled models: with none, every model check below would pass
 // vacuously.
 assert.ok(modelCount > 0, "web/models/manifest.json lists no model");
+
+// What the page should open on, worked out here from the files, not from the page: core's
+// facts and each model's metadata through the built wasm package in node, and the
+// trainer's evaluations next to the models.
+const wasm = await import(pathToFileURL(path.join(WEB_DIR, "pkg/quantnas_wasm.js")).href);
+wasm.initSync({ module: readFileSync(path.join(WEB_DIR, "pkg/quantnas_wasm_bg.wasm")) });
+const limits = JSON.parse(wasm.limits());
+const metadata = manifest.models.map((m) =>
+  JSON.parse(wasm.Model.fromBytes(readFileSync(path.join(WEB_DIR, "models", m.file))).metadata()),
+);
+const images = JSON.parse(readFileSync(path.join(WEB_DIR, "images/manifest.json"), "utf8"));
+const evals = manifest.models.map((m) => {
+  const psnr = new Map();
+  for (const set of images.sets) {
+    const file = path.join(WEB_DIR, "models", m.file.replace(/\.qnm$/, `.${set.name.toLowerCase()}.json`));
+    if (!existsSync(file)) continue;
+    for (const im of JSON.parse(readFileSync(file, "utf8")).images) psnr.set(`${set.name} ${im.name}`, im.psnr);
+  }
+  return psnr;
+});
+const meanPsnr = (i) => [...evals[i].values()].reduce((a, b) => a + b, 0) / evals[i].size;
+const found = metadata.map((_, i) => i).filter((i) => metadata[i].genotype !== null);
+assert.ok(found.length > 0, "no bundled model is a found network");
+const bestFound = found.reduce((a, b) => (meanPsnr(b) > meanPsnr(a) ? b : a));
+const spreads = [...evals[0].keys()].map((name) => {
+  const v = evals.map((e) => e.get(name)).filter((x) => x !== undefined);
+  return { name, spread: Math.max(...v) - Math.min(...v) };
+});
+const opening = spreads.reduce((a, b) => (b.spread > a.spread ? b : a));
+console.log(
+  `page test: expect the opening on ${manifest.models[bestFound].title} (found, mean ${meanPsnr(bestFound).toFixed(2)} dB) and ${opening.name} (models ${opening.spread.toFixed(2)} dB apart)`,
+);
+
+/** Whether the results table fits its panel and the page scrolls not sideways. */
+function tableFit(page) {
+  return page.evaluate(() => {
+    const panel = document.getElementById("results");
+    const table = document.getElementById("results-table");
+    const p = panel.getBoundingClientRect();
+    const style = getComputedStyle(panel);
+    const inner = p.right - parseFloat(style.paddingRight) - parseFloat(style.borderRightWidth);
+    const cells = [...table.querySelectorAll("td, th")].filter((c) => c.getClientRects().length);
+    const widest = Math.max(table.getBoundingClientRect().right, ...cells.map((c) => c.getBoundingClientRect().right));
+    return {
+      tableRight: widest,
+      panelInner: inner,
+      overflow: table.scrollWidth > table.clientWidth + 1,
+      pageWidth: document.documentElement.scrollWidth,
+      viewport: window.innerWidth,
+      rows: table.querySelectorAll("tbody tr").length,
+    };
+  });
+}
+
+async function assertTableFits(page, what) {
+  const fit = await tableFit(page);
+  assert.ok(fit.rows > 0, `${what}: the table has rows`);
+  assert.ok(fit.tableRight <= fit.panelInner + 0.5, `${what}: table ends at ${fit.tableRight} px, panel at ${fit.panelInner}`);
+  assert.ok(!fit.overflow, `${what}: the table scrolls sideways`);
+  assert.ok(fit.pageWidth <= fit.viewport, `${what}: the page is ${fit.pageWidth} px wide in a ${fit.viewport} px viewport`);
+}
+
+/** What is on screen of a run: nothing of one may remain after a refused input. */
+function onScreen(page) {
+  return page.evaluate(() => ({
+    rows: document.querySelectorAll("#results-table tbody tr").length,
+    zoom: document.querySelectorAll("#zoom figure").length,
+    imageInfo: document.getElementById("image-info").textContent,
+    resultsInfo: document.getElementById("results-info").textContent,
+    labels: document.getElementById("left-label").textContent + document.getElementById("right-label").textContent,
+    views: document.getElementById("right-select").options.length,
+    region: !document.getElementById("region").hidden,
+    bitops: document.querySelector('[data-testid="bitops-total"]').textContent,
+    readout: document.getElementById("bitops-readout").textContent,
+    image: document.getElementById("image-select").selectedOptions[0]?.textContent || "",
+  }));
+}
 
 const problems = [];
 const server = await serve();
@@ -32,28 +110,101 @@ try {
   let runs = 0;
   const step = (name) => console.log(`page test: ${name}`);
 
-  step("open the page; it benchmarks the first bundled image by itself");
+  step("open the page at 1280 px; it benchmarks the opening image by itself");
+  await page.setViewportSize({ width: 1280, height: 900 });
   await page.goto(server.url);
   assert.equal(await waitForRun(page, ++runs), "done", await page.textContent("#message"));
   let table = await readTable(page);
   assert.equal(table.length, 1 + modelCount, "a row for bicubic and for each bundled model");
   for (const row of table) assert.match(row.psnr, /^\d+\.\d\d$/, `${row.title} shows a PSNR`);
 
-  step("bad inputs give a message, and the page goes on working");
+  step(`it opens on ${opening.name} and on the best found network, ${manifest.models[bestFound].title}`);
+  const firstImage = await page.evaluate(() => document.getElementById("image-select").selectedOptions[0].textContent);
+  assert.ok(firstImage.startsWith(`${opening.name} (`), `opening image ${firstImage}, expected ${opening.name}`);
+  assert.match(await page.textContent("#results-info"), new RegExp(`^${opening.name},`));
+  const bestTitle = manifest.models[bestFound].title;
+  assert.equal(await page.inputValue("#model-select"), String(bestFound), "model selector");
+  assert.equal(await page.inputValue("#cost-select"), String(bestFound), "live BitOps network");
+  assert.equal(await page.inputValue("#right-select"), `model:${bestFound}`, "right-hand view");
+  assert.equal(await page.textContent("#right-label"), bestTitle, "right-hand view label");
+  assert.ok((await page.textContent("#arch-info")).startsWith(`${bestTitle}:`), "architecture of the opening network");
+  // The architecture notes are core's description of this genotype (its residual mode).
+  const notes = await page.$$eval("#arch .group .hint", (els) => els.map((e) => e.textContent));
+  assert.deepEqual(notes, metadata[bestFound].parts.filter((p) => p.note).map((p) => p.note), "architecture notes");
+  assert.equal(await page.locator("#arch .slot").count(), metadata[bestFound].genotype.slots.length, "a box per slot");
+  const wrap = metadata[bestFound].genotype.residual;
+  assert.ok(notes.some((n) => n.includes(wrap === "adq" ? "ADQ" : wrap === "adadm" ? "AdaDM" : "residual")), notes.join(" | "));
+  const ownBitops = JSON.parse(wasm.archCost(JSON.stringify(metadata[bestFound].arch), 64, 64)).bitops;
+  assert.equal(
+    (await readTable(page)).find((r) => r.method === `model:${bestFound}`).bitops,
+    await page.textContent('[data-testid="bitops-total"]'),
+    "live BitOps show the opening network on this image",
+  );
+  assert.ok(ownBitops > 0);
+
+  step("the results table fits its panel at 1280 px and on a 390 px phone");
+  await assertTableFits(page, "1280 px");
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.waitForTimeout(100);
+  await assertTableFits(page, "390 px");
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await page.waitForTimeout(100);
+
+  step("the limits line names the current mode's limits, from core");
+  const up = `${limits.maxUpscaleSide}×${limits.maxUpscaleSide}`;
+  const bench = `${limits.maxBenchmarkSide}×${limits.maxBenchmarkSide}`;
+  assert.match(
+    await page.textContent("#limits"),
+    new RegExp(`^Limits in benchmark mode: ground truths of ${limits.minBenchmarkSide} to ${limits.maxBenchmarkSide} px`),
+  );
+
+  step("bad inputs give a message naming the current mode's limit, and clear the last run");
   const bad = [
     [{ name: "notes.txt", mimeType: "text/plain", buffer: Buffer.from("not an image") }, /could not be decoded/],
     [{ name: "broken.png", mimeType: "image/png", buffer: png(64, 64).subarray(0, 60) }, /could not be decoded/],
-    [{ name: "big.png", mimeType: "image/png", buffer: png(600, 600) }, /at most 512×512 px/],
-    [{ name: "huge.png", mimeType: "image/png", buffer: png(2100, 8) }, /at most 2048×2048 px/],
+    [{ name: "big.png", mimeType: "image/png", buffer: png(600, 600) }, new RegExp(`upscale mode accepts at most ${up} px \\(benchmark mode.* ${bench} px\\)`)],
+    [{ name: "huge.png", mimeType: "image/png", buffer: png(2100, 8) }, new RegExp(`upscale mode accepts at most ${up} px \\(benchmark mode.* ${bench} px\\)`)],
     [{ name: "empty.png", mimeType: "image/png", buffer: Buffer.alloc(0) }, /is empty/],
   ];
   for (const [file, message] of bad) {
+    // A good run first, so that there is something the refusal must clear.
+    await page.selectOption("#image-select", { label: "Set5 head (280×280)" });
+    assert.equal(await waitForRun(page, ++runs), "done", await page.textContent("#message"));
     await page.setInputFiles("#file-input", file);
     assert.equal(await waitForRun(page, ++runs), "error", `${file.name} is refused`);
     assert.match(await page.textContent("#message"), message, file.name);
     assert.ok(await page.isVisible("#message"), `${file.name}: the message is shown`);
+    const seen = await onScreen(page);
+    assert.equal(seen.rows, 0, `${file.name}: no result rows of the last run`);
+    assert.equal(seen.zoom, 0, `${file.name}: no zoom of the last run`);
+    assert.equal(seen.views, 0, `${file.name}: no views of the last run`);
+    assert.equal(seen.labels, "", `${file.name}: no view labels`);
+    assert.ok(!seen.region, `${file.name}: no zoom region`);
+    assert.equal(seen.imageInfo, "", `${file.name}: no LR size of the last run`);
+    assert.ok(!seen.resultsInfo.includes("head"), `${file.name}: results info ${seen.resultsInfo}`);
+    assert.equal(seen.bitops, "—", `${file.name}: no BitOps of an image that did not run`);
+    assert.ok(!seen.readout.includes("70×70"), `${file.name}: live BitOps keep no size of the last run`);
+    assert.ok(seen.image.includes(file.name), `${file.name}: the image selector names the refused file (${seen.image})`);
+    assert.ok(!seen.image.includes("head"), `${file.name}: the image selector shows no earlier image`);
+    assert.match(await page.textContent("#limits"), /^Limits in upscale mode/, `${file.name}: limits of upscale mode`);
     assert.equal(await page.evaluate(() => 6 * 7), 42, "the page still responds");
   }
+
+  step("an image refused in one mode runs in the other, and limits follow the mode");
+  await page.setInputFiles("#file-input", { name: "big.png", mimeType: "image/png", buffer: png(600, 600) });
+  assert.equal(await waitForRun(page, ++runs), "error", "600×600 is refused in upscale mode");
+  await page.click('input[value="benchmark"]');
+  assert.equal(await waitForRun(page, ++runs), "done", "and runs in benchmark mode");
+  assert.equal((await readTable(page)).length, 1 + modelCount);
+  assert.match(await page.textContent("#image-info"), /^LR 150×150 → 600×600$/);
+  assert.match(await page.textContent("#limits"), /^Limits in benchmark mode/);
+  await page.setInputFiles("#file-input", { name: "small.png", mimeType: "image/png", buffer: png(16, 16) });
+  assert.equal(await waitForRun(page, ++runs), "done", "16×16 upscales");
+  await page.click('input[value="benchmark"]');
+  assert.equal(await waitForRun(page, ++runs), "error", "16×16 is too small to score");
+  const side = `${limits.minBenchmarkSide}×${limits.minBenchmarkSide}`;
+  assert.match(await page.textContent("#message"), new RegExp(`benchmark mode needs at least ${side} px`));
+  assert.equal((await onScreen(page)).rows, 0, "no rows of the 16×16 upscale remain");
 
   step("benchmark mode on Set5 butterfly");
   await page.selectOption("#image-select", { label: "Set5 butterfly (256×256)" });
