@@ -10,8 +10,8 @@ use crate::error::{Error, Failure, fail};
 
 /// Largest side of any image the bindings accept or produce. Stops a hostile or mistaken
 /// input (a 30000-pixel-wide PNG, a huge resize factor) from exhausting the 4 GiB wasm
-/// memory; 8192 covers a ×4 upscale of the page's largest input (2048 px in benchmark mode
-/// gives 512 px LR, upscale mode accepts 512 px LR).
+/// memory; 8192 covers a ×4 upscale of the page's largest input (core's `limits`: 2048 px
+/// in benchmark mode gives 512 px LR, upscale mode accepts 512 px LR).
 pub const MAX_IMAGE_SIDE: usize = 8192;
 
 /// Smallest resize factor. Shrinking by `s` reads `4 / s` input pixels per output pixel,

@@ -14,4 +14,5 @@ suite_tests!(
     corrupt_model_bytes_throw,
     bad_images_throw,
     cost_follows_the_input_size,
+    page_facts_agree_with_the_models,
 );

@@ -12,6 +12,7 @@ suite_tests!(
     corrupt_model_bytes_throw,
     bad_images_throw,
     cost_follows_the_input_size,
+    page_facts_agree_with_the_models,
 );
 
 /// The manifest and the folder agree: every `.qnm` in web/models is listed, and every

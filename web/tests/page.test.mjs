@@ -165,6 +165,10 @@ try {
     [{ name: "big.png", mimeType: "image/png", buffer: png(600, 600) }, new RegExp(`upscale mode accepts at most ${up} px \\(benchmark mode.* ${bench} px\\)`)],
     [{ name: "huge.png", mimeType: "image/png", buffer: png(2100, 8) }, new RegExp(`upscale mode accepts at most ${up} px \\(benchmark mode.* ${bench} px\\)`)],
     [{ name: "empty.png", mimeType: "image/png", buffer: Buffer.alloc(0) }, /is empty/],
+    [
+      { name: "large.png", mimeType: "image/png", buffer: Buffer.alloc(limits.maxFileBytes + 1) },
+      new RegExp(`files up to ${limits.maxFileBytes / 2 ** 20} MB are read \\(in either mode\\)`),
+    ],
   ];
   for (const [file, message] of bad) {
     // A good run first, so that there is something the refusal must clear.

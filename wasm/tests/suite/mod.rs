@@ -9,7 +9,7 @@ use quantnas_core::image::RgbImage8;
 use quantnas_core::metrics::score_sr;
 use quantnas_core::model::Model as CoreModel;
 use quantnas_core::resize::bicubic_rgb8;
-use quantnas_wasm::{Failure, Image, Model, arch_cost, score};
+use quantnas_wasm::{Failure, Image, Model, arch_cost, op_label, request_sizes, scale, score};
 
 include!(concat!(env!("OUT_DIR"), "/bundled_models.rs"));
 
@@ -245,4 +245,45 @@ pub fn cost_follows_the_input_size() {
     assert_eq!(at(256, 256)["macs"], 37_056u64 * 256 * 256);
     let msg = message(arch_cost("[]", 32, 32).unwrap_err());
     assert!(msg.starts_with("invalid architecture JSON"), "{msg}");
+}
+
+/// What the page draws and sizes comes from core, in wasm as natively: every found model's
+/// parts hold each slot once with core's op label, every slot layer of its cost carries
+/// that label, and the request sizes are those of the worker's pipeline.
+pub fn page_facts_agree_with_the_models() {
+    for (file, bytes) in bundled_models() {
+        let m = Model::from_bytes(&bytes).unwrap_or_else(|e| panic!("{file}: {}", message(e)));
+        let meta: serde_json::Value = serde_json::from_str(&m.metadata().unwrap()).unwrap();
+        let cost: serde_json::Value = serde_json::from_str(&m.cost(32, 32).unwrap()).unwrap();
+        for l in cost["layers"].as_array().unwrap() {
+            let searchable = l["searchable"].as_bool().unwrap();
+            assert_eq!(l["label"].is_string(), searchable, "{file}: {l}");
+        }
+        if meta["genotype"].is_null() {
+            assert!(meta["parts"].is_null(), "{file}");
+            continue;
+        }
+        let slots = meta["genotype"]["slots"].as_array().unwrap();
+        let drawn: Vec<&serde_json::Value> = meta["parts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|p| p["slots"].as_array().unwrap())
+            .collect();
+        assert_eq!(drawn.len(), slots.len(), "{file}: every slot drawn once");
+        for (d, s) in drawn.iter().zip(slots) {
+            assert_eq!(d["slot"], s["slot"], "{file}");
+            assert_eq!(d["bits"], s["bits"], "{file}");
+            let label = op_label(s["op"].as_str().unwrap()).unwrap();
+            assert_eq!(d["label"], label.as_str(), "{file}");
+        }
+    }
+    let sizes: serde_json::Value =
+        serde_json::from_str(&request_sizes("benchmark", 256, 255).unwrap()).unwrap();
+    let hr = Image::from_rgba(&vec![9; 256 * 255 * 4], 256, 255).unwrap();
+    let (hr, lr) = lr_of(&hr);
+    assert_eq!(sizes["hr"]["height"], hr.height());
+    assert_eq!(sizes["lr"]["width"], lr.width());
+    assert_eq!(sizes["lr"]["height"], lr.height());
+    assert_eq!(sizes["sr"]["width"], scale() * lr.width());
 }
