@@ -55,9 +55,11 @@ pub struct SearchStepArgs {
     /// go below, so `mode − fp` is what quantization-aware mixing costs.
     #[arg(long)]
     pub fp_floor: bool,
-    /// Compute backend (`ndarray` needs a build with `--features ndarray`).
-    #[arg(long, value_enum, default_value = "flex")]
-    pub backend: BackendKind,
+    /// Compute backends (comma separated; `ndarray` needs a build with `--features
+    /// ndarray`). With more than one, every mode is timed on each, interleaved in the same
+    /// rounds, and rows are named `MODE BACKEND`.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "flex")]
+    pub backend: Vec<BackendKind>,
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
@@ -66,7 +68,8 @@ pub struct SearchStepArgs {
 /// One timed row of `bench search-step`.
 #[derive(Clone, Debug)]
 pub struct ModeTiming {
-    /// `san`, `shared`, `independent` or `fp (bits 32)`.
+    /// `san`, `shared`, `independent` or `fp (bits 32)`, followed by the backend when
+    /// several are timed.
     pub name: String,
     /// Mean milliseconds per iteration.
     pub ms_per_iter: f64,
@@ -74,33 +77,51 @@ pub struct ModeTiming {
     pub ratio: f64,
     /// 95 % confidence interval of that median ([`median_ci95`]; from 6 rounds on).
     pub ratio_ci: Option<(f64, f64)>,
+    /// L1 of the last weight batch: the same seed, batches and mode on two backends give
+    /// nearly the same value, a check that both ran the same computation.
+    pub last_weight_l1: f32,
 }
 
 /// Times the rows of `args`, interleaved round by round. Returns them with the index of
-/// the reference row (`shared` when timed, else the first).
+/// the reference row (`shared` on the first backend when timed, else the first row).
 ///
 /// # Errors
-/// Bad `--bits`, or a failed iteration.
+/// Bad `--bits`, a backend not compiled in, or a failed iteration.
 pub fn measure(args: &SearchStepArgs) -> Result<(Vec<ModeTiming>, usize)> {
     let bits = SearchBits::parse(&args.bits)?;
-    let device = args.backend.autodiff_device()?;
-    device.seed(1);
     let mut rng = StdRng::seed_from_u64(7);
     let batches: Vec<Batch> = (0..2)
         .map(|_| random_batch(&mut rng, args.batch, args.lr_size, 0))
         .collect();
-    // One entry per timed row: its name, mode and bit widths.
-    let mut rows: Vec<(String, MixMode, Vec<Bits>)> = args
-        .mode
-        .iter()
-        .map(|&m| (mode_name(m), m, bits.0.clone()))
-        .collect();
-    if args.fp_floor {
-        rows.push(("fp (bits 32)".into(), MixMode::Shared, vec![Bits::B32]));
+    // One entry per timed row: its name, mode, bit widths and backend.
+    let mut rows: Vec<(String, MixMode, Vec<Bits>, BackendKind)> = Vec::new();
+    let backends = if args.backend.is_empty() {
+        vec![BackendKind::Flex]
+    } else {
+        args.backend.clone()
+    };
+    for &backend in &backends {
+        let named = |name: String| match backends.len() {
+            1 => name,
+            _ => format!("{name} {}", backend.name()),
+        };
+        for &m in &args.mode {
+            rows.push((named(mode_name(m)), m, bits.0.clone(), backend));
+        }
+        if args.fp_floor {
+            rows.push((
+                named("fp (bits 32)".into()),
+                MixMode::Shared,
+                vec![Bits::B32],
+                backend,
+            ));
+        }
     }
     let mut learners = rows
         .iter()
-        .map(|(_, mode, bits)| {
+        .map(|(_, mode, bits, backend)| {
+            let device = backend.autodiff_device()?;
+            device.seed(1);
             let ctx = MixContext {
                 mode: *mode,
                 delta: SanDelta::Step,
@@ -120,11 +141,12 @@ pub fn measure(args: &SearchStepArgs) -> Result<(Vec<ModeTiming>, usize)> {
     };
     // rounds[i][k]: milliseconds of row k in timed round i.
     let mut rounds: Vec<Vec<f64>> = Vec::with_capacity(args.iters);
+    let mut last_l1 = vec![f32::NAN; learners.len()];
     for it in 0..args.warmup + args.iters {
         let mut round = Vec::with_capacity(learners.len());
-        for l in &mut learners {
+        for (l, last) in learners.iter_mut().zip(&mut last_l1) {
             let t = Instant::now();
-            l.iterate(&batches[0], &batches[1], p)?;
+            *last = l.iterate(&batches[0], &batches[1], p)?.weight_l1;
             round.push(t.elapsed().as_secs_f64() * 1e3);
         }
         if it >= args.warmup {
@@ -146,6 +168,7 @@ pub fn measure(args: &SearchStepArgs) -> Result<(Vec<ModeTiming>, usize)> {
                 ms_per_iter: rounds.iter().map(|r| r[k]).sum::<f64>() / rounds.len().max(1) as f64,
                 ratio: median(ratios.clone()),
                 ratio_ci: median_ci95(ratios),
+                last_weight_l1: last_l1[k],
             }
         })
         .collect();
@@ -174,6 +197,7 @@ pub fn run(args: &SearchStepArgs) -> Result<()> {
             "ms_per_iter": per_row(|t| t.ms_per_iter.into()),
             "reference": reference_name, "median_round_ratio": per_row(|t| t.ratio.into()),
             "median_round_ratio_ci95": per_row(|t| t.ratio_ci.map_or(serde_json::Value::Null, |(lo, hi)| serde_json::json!([lo, hi]))),
+            "last_weight_l1": per_row(|t| f64::from(t.last_weight_l1).into()),
         });
         println!("{v}");
     } else {
@@ -187,8 +211,8 @@ pub fn run(args: &SearchStepArgs) -> Result<()> {
                 .map(|(lo, hi)| format!(", 95% CI {lo:.3}–{hi:.3}"))
                 .unwrap_or_default();
             println!(
-                "  {:<12} {:>9.1} ms/iter   {:.3}× {reference_name} (median per round{ci})",
-                t.name, t.ms_per_iter, t.ratio
+                "  {:<20} {:>9.1} ms/iter   {:.3}× {reference_name} (median per round{ci})   last L1 {:.6}",
+                t.name, t.ms_per_iter, t.ratio, t.last_weight_l1
             );
         }
     }
@@ -233,8 +257,43 @@ mod tests {
         assert_eq!(reference, 1);
         assert_eq!(t[1].ratio, 1.0);
         assert!(
-            t.iter().all(|t| t.ms_per_iter > 0.0 && t.ratio > 0.0),
+            t.iter()
+                .all(|t| t.ms_per_iter > 0.0 && t.ratio > 0.0 && t.last_weight_l1.is_finite()),
             "{t:?}"
+        );
+    }
+
+    /// Rows of each backend are named after it and computed from the same seeds: the same
+    /// backend twice gives the same losses, row for row.
+    #[test]
+    fn every_backend_gets_the_same_rows_and_seeds() {
+        let cli = Cli::parse_from([
+            "t",
+            "--mode",
+            "san,shared",
+            "--batch",
+            "1",
+            "--lr-size",
+            "4",
+            "--iters",
+            "1",
+            "--warmup",
+            "0",
+            "--backend",
+            "flex,flex",
+        ]);
+        let (t, reference) = measure(&cli.args).unwrap_or_else(|e| panic!("{e}"));
+        let names: Vec<&str> = t.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["san flex", "shared flex", "san flex", "shared flex"]
+        );
+        assert_eq!(reference, 1);
+        assert_eq!(t[0].last_weight_l1, t[2].last_weight_l1);
+        assert_eq!(t[1].last_weight_l1, t[3].last_weight_l1);
+        assert_ne!(
+            t[0].last_weight_l1, t[1].last_weight_l1,
+            "san and shared differ"
         );
     }
 }
