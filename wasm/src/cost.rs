@@ -45,6 +45,14 @@ pub fn bits_colour(bits: u32) -> Result<String, Failure> {
     Ok(b.colour().to_string())
 }
 
+/// Core's legend label for a bit width (`Bits::label`: `32-bit (float)`); an error for a
+/// width other than 4, 8 or 32.
+#[cfg_attr(target_family = "wasm", wasm_bindgen(js_name = bitsLabel))]
+pub fn bits_label(bits: u32) -> Result<String, Failure> {
+    let b = quantnas_core::arch::Bits::try_from(bits).map_err(fail)?;
+    Ok(b.label().to_string())
+}
+
 /// The version of these bindings (the workspace version).
 #[cfg_attr(target_family = "wasm", wasm_bindgen)]
 pub fn version() -> String {
@@ -85,6 +93,8 @@ mod tests {
             assert_eq!(bits_colour(b.get()).unwrap(), b.colour());
         }
         assert_ne!(bits_colour(4).unwrap(), bits_colour(8).unwrap());
+        assert_eq!(bits_label(32).unwrap(), "32-bit (float)");
+        assert!(bits_label(5).is_err());
         let e = bits_colour(5).unwrap_err().to_string();
         assert!(e.contains('5'), "{e}");
     }

@@ -31,7 +31,7 @@ mod image;
 mod metrics;
 mod model;
 
-pub use cost::{arch_cost, bits_colour, kernel, version};
+pub use cost::{arch_cost, bits_colour, bits_label, kernel, version};
 pub use error::{Error, Failure};
 pub use facts::{
     bit_widths, limits, op_label, reference_networks, report_lr_side, request_sizes, scale,

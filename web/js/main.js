@@ -21,7 +21,7 @@ function paintBitWidths(wasm, widths) {
     document.documentElement.style.setProperty(`--b${b}`, wasm.bitsColour(b));
     const swatch = document.createElement("span");
     swatch.className = `swatch b${b}`;
-    ui.legend.append(swatch, `${b}-bit${b === Math.max(...widths) ? " (float)" : ""} `);
+    ui.legend.append(swatch, `${wasm.bitsLabel(b)} `);
   }
 }
 

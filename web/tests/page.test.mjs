@@ -261,6 +261,8 @@ try {
   });
   assert.match(colours.b8, /^#[0-9a-f]{6}$/, "core's 8-bit colour is in the page's CSS");
   assert.equal(colours.bar, colours.want, "8-bit layers are drawn in core's 8-bit colour");
+  const legend = [...wasm.bitWidths()].map((b) => wasm.bitsLabel(b)).join(" ");
+  assert.equal((await page.textContent("#bit-legend")).trim(), legend, "the legend is core's widths and labels");
   await page.selectOption("#cost-select", firstNetwork);
   assert.match(await page.textContent('[data-testid="bitops-total"]'), /^\d[\d.]* [kMGTP]$/);
   assert.ok((await page.locator("#layer-bars rect").count()) > 0, "per-layer bars drawn");

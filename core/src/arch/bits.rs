@@ -50,6 +50,15 @@ impl Bits {
         }
     }
 
+    /// The width for people, in legends: `4-bit`, `8-bit`, `32-bit (float)`.
+    pub fn label(self) -> &'static str {
+        match self.0 {
+            4 => "4-bit",
+            8 => "8-bit",
+            _ => "32-bit (float)",
+        }
+    }
+
     /// BitOps per MAC: weight bits × activation bits (spec §8).
     pub fn bitops_per_mac(self) -> u64 {
         u64::from(self.0) * u64::from(self.0)
