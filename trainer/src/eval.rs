@@ -115,9 +115,8 @@ fn method(model: &str, scale: usize) -> Result<Method> {
     }
     if path.is_file() {
         let bytes = std::fs::read(path).with_context(|| format!("cannot read {model}"))?;
-        let engine = Engine::from_bytes(&bytes)
-            .map_err(|e| anyhow::anyhow!("{e}"))
-            .with_context(|| format!("loading model file {model}"))?;
+        let engine =
+            Engine::from_bytes(&bytes).with_context(|| format!("loading model file {model}"))?;
         return Ok(Method::Engine(Box::new(engine)));
     }
     bail!("--model {model:?} is not `{BICUBIC}`, a run folder or a model file")
@@ -130,7 +129,7 @@ fn super_resolve(method: &Method, hr: &RgbImage8, scale: usize) -> Result<RgbIma
     match method {
         Method::Bicubic => Ok(bicubic_rgb8(&lr, s)),
         Method::Run(up) => up.upscale(&lr),
-        Method::Engine(e) => e.upscale(&lr).map_err(|e| anyhow::anyhow!("{e}")),
+        Method::Engine(e) => Ok(e.upscale(&lr)?),
     }
 }
 

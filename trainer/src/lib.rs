@@ -12,4 +12,5 @@ pub mod malloc;
 pub mod nn;
 pub mod pipeline;
 pub mod search;
+pub mod settings;
 pub mod train;

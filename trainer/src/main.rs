@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 use trainer::{bench, cost, data, eval, export, train};
 
 /// QuantNAS for x4 super-resolution: search, retrain, evaluate and export.
@@ -34,13 +34,15 @@ enum Command {
     Bench(bench::BenchCommand),
 }
 
-fn run(cli: Cli) -> anyhow::Result<()> {
+/// `m`: the subcommand's matches, which tell the settings what the user gave (presets
+/// fill the rest).
+fn run(cli: Cli, m: &ArgMatches) -> anyhow::Result<()> {
     match cli.command {
-        Command::Search(args) => trainer::search::cli::run(&args),
-        Command::Pipeline(args) => trainer::pipeline::run(&args),
+        Command::Search(args) => trainer::search::cli::run(&args, m),
+        Command::Pipeline(args) => trainer::pipeline::run(&args, m),
         Command::Eval(args) => eval::run(&args),
         Command::Cost(args) => cost::run(&args),
-        Command::Train(args) => train::cli::run(&args),
+        Command::Train(args) => train::cli::run(&args, m),
         Command::Bench(cmd) => bench::run(&cmd),
         Command::Export(args) => export::run(&args),
         Command::Data(cmd) => data::cli::run(&cmd),
@@ -49,7 +51,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 
 fn main() -> ExitCode {
     trainer::malloc::keep_freed_memory();
-    match run(Cli::parse()) {
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let sub = matches.subcommand().map_or(&matches, |(_, m)| m);
+    match run(cli, sub) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");

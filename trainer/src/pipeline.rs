@@ -23,53 +23,168 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use clap::Args;
-use quantnas_core::arch::{Arch, SCALE};
+use clap::{ArgMatches, Args};
+use quantnas_core::arch::{Arch, Bits, SCALE};
 use quantnas_core::cost::{REPORT_LR_SIDE, cost};
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::eval::evaluate;
 use crate::export::{export_run, write_model};
-use crate::search::cli::{SearchArgs, default_run_dir};
+use crate::search::cli::default_run_dir;
 use crate::search::config::SearchConfig;
 use crate::search::run::{Session as SearchSession, search};
-use crate::train::config::{Overrides, Preset, TrainConfig};
+use crate::settings::{Preset, fill_ungiven, given};
+use crate::train::config::{GENOTYPE_CPU_LR, GENOTYPE_CPU_STEPS, TrainConfig};
 use crate::train::fit::{Session as TrainSession, resume, start};
-use crate::train::run_dir::{has_config, read_config};
+use crate::train::run_dir::{
+    CONFIG_FILE, has_config, read_config, read_config_as, write_file_atomic,
+};
 
 /// Search, retrain, export and evaluate in one go, with a report.
 ///
-/// Takes every option of `trainer search`, plus the retraining budget. With the cpu presets
-/// the whole pipeline takes under an hour on 2 cores.
+/// Takes every option of `trainer search`, plus the retraining's. `--preset` picks both
+/// stages' presets: cpu retrains a genotype with the defaults shown under Retraining,
+/// paper with `trainer train --preset paper`'s values. With the cpu preset the whole
+/// pipeline takes under an hour on 2 cores; the BitOps budget defaults to 3 GBitOps.
 ///
 /// Example: `trainer pipeline --out runs/pipeline` (and `--resume runs/pipeline` after a kill)
 #[derive(Debug, Clone, Args)]
 pub struct PipelineArgs {
-    /// Search options (`--out`/`--resume` name the pipeline folder).
-    #[command(flatten)]
-    pub search: SearchArgs,
-    /// Preset of the retraining.
-    #[arg(long, value_enum, default_value = "cpu")]
-    pub train_preset: Preset,
-    /// Retraining steps (default: 7000 with the cpu preset, the preset's own otherwise).
+    /// Pipeline folder to create (default: runs/pipeline-<seconds since 1970>).
+    #[arg(long, short)]
+    pub out: Option<PathBuf>,
+    /// Continue the pipeline in this folder: finished stages are kept, the interrupted
+    /// one continues from its last checkpoint (the folder's own settings apply).
+    #[arg(long, conflicts_with = "out")]
+    pub resume: Option<PathBuf>,
+    /// No progress output (see `trainer search --help`).
     #[arg(long)]
-    pub train_steps: Option<u64>,
-    /// Retraining batch size.
-    #[arg(long)]
-    pub train_batch: Option<usize>,
-    /// Retraining LR patch side in pixels (default: the preset's).
-    #[arg(long)]
-    pub train_patch: Option<usize>,
-    /// Retraining peak learning rate (default: 4e-3 with the cpu preset, the preset's own
-    /// otherwise).
-    #[arg(long)]
-    pub train_lr: Option<f64>,
-    /// Validate/checkpoint the retraining every N steps.
-    #[arg(long)]
-    pub train_eval_every: Option<u64>,
+    pub quiet: bool,
     /// Test sets to evaluate and report, repeatable (none of them may be --val-data).
     #[arg(long, default_values = TEST_SETS)]
     pub dataset: Vec<PathBuf>,
+    /// The search's settings; `--preset` also picks the retraining's preset, and
+    /// `--max-gbitops` defaults to 3.
+    #[command(flatten, next_help_heading = "Search")]
+    pub search: SearchConfig,
+    /// The retraining's settings.
+    #[command(flatten, next_help_heading = "Retraining")]
+    pub train: RetrainArgs,
+}
+
+/// The retraining stage's options (seed and data are the search's).
+#[derive(Debug, Clone, PartialEq, Args, Serialize, Deserialize)]
+pub struct RetrainArgs {
+    /// Retraining steps.
+    #[arg(long, default_value_t = retrain_cpu().train_steps)]
+    pub train_steps: u64,
+    /// Retraining batch size.
+    #[arg(long, default_value_t = retrain_cpu().train_batch)]
+    pub train_batch: usize,
+    /// Retraining LR patch side in pixels.
+    #[arg(long, default_value_t = retrain_cpu().train_patch)]
+    pub train_patch: usize,
+    /// Retraining peak learning rate.
+    #[arg(long, default_value_t = retrain_cpu().train_lr)]
+    pub train_lr: f64,
+    /// Validate/checkpoint the retraining every N steps.
+    #[arg(long, default_value_t = retrain_cpu().train_eval_every)]
+    pub train_eval_every: u64,
+}
+
+fn retrain_cpu() -> RetrainArgs {
+    RetrainArgs::preset(&Arch::Espcn { bits: Bits::B8 }, Preset::Cpu)
+}
+
+impl RetrainArgs {
+    /// The pipeline's retraining of `arch` with `preset`: the training preset, with the
+    /// genotype recipe's steps and learning rate on cpu.
+    fn preset(arch: &Arch, preset: Preset) -> Self {
+        let t = TrainConfig::preset(arch.clone(), preset);
+        let (steps, lr) = match preset {
+            Preset::Cpu => (GENOTYPE_CPU_STEPS, GENOTYPE_CPU_LR),
+            Preset::Paper => (t.steps, t.lr),
+        };
+        RetrainArgs {
+            train_steps: steps,
+            train_batch: t.batch,
+            train_patch: t.patch,
+            train_lr: lr,
+            train_eval_every: t.eval_every,
+        }
+    }
+
+    /// The retraining's settings for `arch` found by `search`.
+    ///
+    /// # Errors
+    /// Settings that cannot train `arch` (see [`TrainConfig::validate`]).
+    pub fn config(&self, arch: &Arch, search: &SearchConfig) -> Result<TrainConfig> {
+        let config = TrainConfig {
+            steps: self.train_steps,
+            batch: self.train_batch,
+            patch: self.train_patch,
+            lr: self.train_lr,
+            eval_every: self.train_eval_every,
+            seed: search.seed,
+            train_data: search.train_data.clone(),
+            val_data: search.val_data.clone(),
+            ..TrainConfig::preset(arch.clone(), search.preset)
+        };
+        config.validate()?;
+        Ok(config)
+    }
+}
+
+/// A pipeline's settings, resolved once and saved as `RUN/config.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PipelineConfig {
+    /// The search's.
+    pub search: SearchConfig,
+    /// The retraining's (the found network's preset values filled in).
+    pub retrain: RetrainArgs,
+    /// Test sets.
+    pub datasets: Vec<PathBuf>,
+}
+
+impl PipelineConfig {
+    /// Resolves the command line: presets fill what was not given, the budget defaults to
+    /// [`DEFAULT_MAX_GBITOPS`].
+    ///
+    /// # Errors
+    /// Settings that cannot work, or a test set that is the validation set.
+    pub fn resolve(args: &PipelineArgs, m: &ArgMatches) -> Result<Self> {
+        let mut search = args.search.clone();
+        search.resolve(m)?;
+        if !given(m, "max_gbitops") {
+            search.max_gbitops = Some(DEFAULT_MAX_GBITOPS);
+        }
+        check_test_sets(&args.dataset, &search.val_data)?;
+        // The retraining preset depends only on whether the network is quantized.
+        let bits = if search.search_bits()?.0 == [Bits::B32] {
+            Bits::B32
+        } else {
+            Bits::B8
+        };
+        let mut retrain = args.train.clone();
+        fill_ungiven!(
+            m,
+            retrain,
+            RetrainArgs::preset(&Arch::Espcn { bits }, search.preset),
+            [
+                train_steps,
+                train_batch,
+                train_patch,
+                train_lr,
+                train_eval_every
+            ]
+        );
+        Ok(PipelineConfig {
+            search,
+            retrain,
+            datasets: args.dataset.clone(),
+        })
+    }
 }
 
 /// The bundled test sets, the pipeline's default `--dataset`s.
@@ -78,31 +193,28 @@ pub const TEST_SETS: [&str; 3] = ["data/Set5", "data/Set14", "data/B100"];
 /// BitOps budget of the pipeline's genotype unless `--max-gbitops` says otherwise.
 pub const DEFAULT_MAX_GBITOPS: f64 = 3.0;
 
-/// Default retraining steps of the cpu pipeline (1789 s on two idle cores for the bundled
-/// 2.91 GBitOps genotype, ≈0.26 s per step).
-pub const CPU_TRAIN_STEPS: u64 = 7000;
-
-/// Default peak learning rate of the cpu pipeline's retraining. The spec's 1e-4 is for
-/// 300k steps; over a few thousand, 600-step trials of two searched genotypes gave Set5
-/// 26.88 / 27.41 / 28.02 dB at 1e-3 / 2e-3 / 4e-3 and 27.12 / 27.47 / 27.17 at
-/// 2e-3 / 4e-3 / 8e-3.
-pub const CPU_TRAIN_LR: f64 = 4e-3;
-
 /// Runs the pipeline.
 ///
 /// # Errors
 /// The first stage that fails, with its context.
-pub fn run(args: &PipelineArgs) -> Result<()> {
+pub fn run(args: &PipelineArgs, m: &ArgMatches) -> Result<()> {
     let started = Instant::now();
     let root = args
-        .search
         .resume
         .clone()
-        .or_else(|| args.search.out.clone())
+        .or_else(|| args.out.clone())
         .unwrap_or_else(|| default_run_dir("pipeline"));
-    check_test_sets(args)?;
     std::fs::create_dir_all(&root).with_context(|| format!("cannot create {}", root.display()))?;
-    let quiet = args.search.quiet;
+    // Resolved once and kept: a resumed pipeline runs with its own settings.
+    let config = if args.resume.is_some() && has_config(&root) {
+        read_config_as::<PipelineConfig>(&root)?
+    } else {
+        let c = PipelineConfig::resolve(args, m)?;
+        write_file_atomic(&root.join(CONFIG_FILE), &serde_json::to_vec_pretty(&c)?)?;
+        c
+    };
+    let search_config = &config.search;
+    let quiet = args.quiet;
 
     // 1. Search (resumed if its folder has a checkpoint, skipped if it finished).
     let search_dir = root.join("search");
@@ -118,10 +230,7 @@ pub fn run(args: &PipelineArgs) -> Result<()> {
         if has_config(&search_dir) {
             search(&search_dir, None, &session)?;
         } else {
-            let mut o = args.search.overrides();
-            o.max_gbitops = o.max_gbitops.or(Some(DEFAULT_MAX_GBITOPS));
-            let config = SearchConfig::resolve(args.search.preset, &o)?;
-            search(&search_dir, Some(&config), &session)?;
+            search(&search_dir, Some(search_config), &session)?;
         }
     }
     let arch = crate::archspec::resolve_arch(&genotype_file.to_string_lossy(), None)?;
@@ -139,24 +248,11 @@ pub fn run(args: &PipelineArgs) -> Result<()> {
         check_train_arch(&train_dir, &arch)?;
         resume(&train_dir, &session)?
     } else {
-        let steps = args
-            .train_steps
-            .or((args.train_preset == Preset::Cpu).then_some(CPU_TRAIN_STEPS));
-        let o = Overrides {
-            steps,
-            batch: args.train_batch,
-            patch: args.train_patch,
-            lr: args
-                .train_lr
-                .or((args.train_preset == Preset::Cpu).then_some(CPU_TRAIN_LR)),
-            eval_every: args.train_eval_every,
-            seed: args.search.seed,
-            train_data: args.search.train_data.clone(),
-            val_data: args.search.val_data.clone(),
-            ..Default::default()
-        };
-        let config = TrainConfig::resolve(arch.clone(), args.train_preset, &o)?;
-        start(&train_dir, &config, &session)?
+        start(
+            &train_dir,
+            &config.retrain.config(&arch, search_config)?,
+            &session,
+        )?
     };
     let train_s = t0.elapsed().as_secs_f64();
 
@@ -170,14 +266,14 @@ pub fn run(args: &PipelineArgs) -> Result<()> {
     std::fs::create_dir_all(&eval_dir)
         .with_context(|| format!("cannot create {}", eval_dir.display()))?;
     let mut rows = Vec::new();
-    for set in &args.dataset {
+    for set in &config.datasets {
         let ours = evaluate(&model_path.to_string_lossy(), set, SCALE)?;
         let bic = evaluate("bicubic", set, SCALE)?;
         let name = set
             .file_name()
             .map_or_else(|| "dataset".into(), |n| n.to_string_lossy().into_owned());
         let file = eval_dir.join(format!("{name}.json"));
-        crate::train::run_dir::write_file_atomic(&file, serde_json::to_string(&ours)?.as_bytes())
+        write_file_atomic(&file, serde_json::to_string(&ours)?.as_bytes())
             .with_context(|| format!("writing {}", file.display()))?;
         eprintln!(
             "{}: model {:.2} dB / {:.4}, bicubic {:.2} dB / {:.4}",
@@ -204,17 +300,12 @@ pub fn run(args: &PipelineArgs) -> Result<()> {
 
 /// Refuses a test set that is also the validation set: a checkpoint picked on it would be
 /// reported on it.
-fn check_test_sets(args: &PipelineArgs) -> Result<()> {
-    let val = args
-        .search
-        .val_data
-        .clone()
-        .unwrap_or_else(|| SearchConfig::preset(args.search.preset).val_data);
+fn check_test_sets(sets: &[PathBuf], val: &Path) -> Result<()> {
     let same = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
         (Ok(a), Ok(b)) => a == b,
         _ => a == b,
     };
-    if let Some(set) = args.dataset.iter().find(|s| same(s, &val)) {
+    if let Some(set) = sets.iter().find(|s| same(s, val)) {
         anyhow::bail!(
             "--dataset {} is the validation set (--val-data); results are reported on test sets only",
             set.display()
@@ -271,7 +362,7 @@ fn write_report(
     let argmax_bitops = match std::fs::read_to_string(&argmax_file) {
         Ok(text) => {
             let g = quantnas_core::arch::Genotype::from_json(&text)
-                .map_err(|e| anyhow::anyhow!("{}: {e}", argmax_file.display()))?;
+                .with_context(|| format!("reading {}", argmax_file.display()))?;
             let b = cost(&g.graph(), REPORT_LR_SIDE, REPORT_LR_SIDE)?.bitops;
             md += &format!(
                 "\nThe search's argmax genotype (`search/genotype_argmax.json`) costs {:.3} GBitOps, above the budget; the moves that brought it within are in `search/log.txt`.\n",

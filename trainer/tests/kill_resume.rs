@@ -5,65 +5,14 @@
 #![allow(clippy::unwrap_used)] // in tests a failed unwrap is a failed test
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use quantnas_core::image::RgbImage8;
-use trainer::imageio::save_png;
-use trainer::search::config::{SearchConfig, SearchOverrides};
 use trainer::search::run::{Session as SearchSession, search};
 use trainer::train::run_dir::{METRICS_HEADER, RunDir, cut_csv, cut_log, has_config, read_config};
-use trainer::train::{Overrides, Preset, Session, TrainConfig, parse_arch, resume, start};
+use trainer::train::{Session, TrainConfig, parse_arch, resume, start};
 
-fn repo(p: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(p)
-}
-
-fn temp_dir(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("quantnas-kill-{}-{tag}", std::process::id()));
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn image_folder(dir: &Path, n: usize, side: usize) {
-    fs::create_dir_all(dir).unwrap();
-    for k in 0..n {
-        let data = (0..side * side)
-            .flat_map(|i| {
-                let (x, y) = (i % side, i / side);
-                let edge = if (x + k * 3) % 11 < 5 { 60 } else { 0 };
-                [
-                    (x * 255 / side) as u8,
-                    (y * 200 / side + edge) as u8,
-                    ((x + y) * 90 / side + k * 20) as u8,
-                ]
-            })
-            .collect();
-        save_png(
-            &dir.join(format!("{k}.png")),
-            &RgbImage8::new(side, side, data).unwrap(),
-        )
-        .unwrap();
-    }
-}
-
-/// 110 steps, validated (and checkpointed) at 40, 80 and 110; metrics rows also at 50 and
-/// 100, so a session stopped at 105 has a row after its last checkpoint.
-fn tiny_train(root: &Path) -> TrainConfig {
-    image_folder(&root.join("train"), 3, 40);
-    image_folder(&root.join("val"), 1, 32);
-    let o = Overrides {
-        steps: Some(110),
-        batch: Some(2),
-        patch: Some(6),
-        eval_every: Some(40),
-        train_data: Some(root.join("train")),
-        val_data: Some(root.join("val")),
-        workers: Some(2),
-        ..Default::default()
-    };
-    TrainConfig::resolve(parse_arch("espcn", Some(8)).unwrap(), Preset::Cpu, &o).unwrap()
-}
+mod common;
+use common::{repo, temp_dir, tiny_search, tiny_train};
 
 fn read(p: &Path) -> String {
     fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
@@ -143,7 +92,7 @@ fn cut_csv_keeps_the_header_and_rows_up_to_the_step() {
 #[test]
 fn train_resumes_from_whatever_a_kill_left() {
     let root = temp_dir("train");
-    let config = tiny_train(&root);
+    let config = tiny_train(&root, 110, 40);
     let quiet = Session::default();
     let full = root.join("full");
     assert_eq!(start(&full, &config, &quiet).unwrap().steps, 110);
@@ -218,7 +167,7 @@ fn train_resumes_from_whatever_a_kill_left() {
 #[test]
 fn a_start_killed_before_its_config_can_be_run_again() {
     let root = temp_dir("blank");
-    let config = tiny_train(&root);
+    let config = tiny_train(&root, 110, 40);
     let run = root.join("run");
     // What RunDir::create leaves before config.json is in place.
     fs::create_dir_all(run.join("checkpoints")).unwrap();
@@ -235,26 +184,9 @@ fn a_start_killed_before_its_config_can_be_run_again() {
     fs::remove_dir_all(&root).unwrap();
 }
 
-fn tiny_search() -> SearchConfig {
-    let o = SearchOverrides {
-        epochs: Some(3),
-        iters_per_epoch: Some(2),
-        batch: Some(2),
-        lr_size: Some(8),
-        train_data: Some(repo("data/Set5")),
-        val_data: Some(repo("data/Set5")),
-        workers: Some(1),
-        seed: Some(5),
-        ..Default::default()
-    };
-    let mut c = SearchConfig::resolve(Preset::Cpu, &o).unwrap();
-    c.val_crop = 8;
-    c
-}
-
 #[test]
 fn search_resumes_from_whatever_a_kill_left() {
-    let config = tiny_search();
+    let config = tiny_search(5);
     let quiet = SearchSession {
         quiet: true,
         stop_at: None,
@@ -312,7 +244,7 @@ fn pipeline_refuses_a_retraining_of_another_genotype() {
     let root = temp_dir("pipeline");
     let genotype = repo("web/models/quantnas-basic-b-mixed48.genotype.json");
     let arch = parse_arch(&genotype.to_string_lossy(), None).unwrap();
-    let mut config = tiny_train(&root);
+    let mut config = tiny_train(&root, 110, 40);
     config.arch = arch.clone();
     let train = root.join("retrain");
     RunDir::create(&train, &config).unwrap();

@@ -1,32 +1,14 @@
 //! A search killed after a checkpoint and resumed ends exactly where an uninterrupted
 //! search with the same seed ends.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use trainer::search::config::{SearchConfig, SearchOverrides};
+use trainer::search::config::SearchConfig;
 use trainer::search::run::{Session, search};
-use trainer::train::config::Preset;
+use trainer::settings::Preset;
 
-fn repo(p: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(p)
-}
-
-fn tiny() -> SearchConfig {
-    let o = SearchOverrides {
-        epochs: Some(3),
-        iters_per_epoch: Some(2),
-        batch: Some(2),
-        lr_size: Some(8),
-        train_data: Some(repo("data/Set5")),
-        val_data: Some(repo("data/Set5")),
-        workers: Some(1),
-        seed: Some(11),
-        ..Default::default()
-    };
-    let mut c = SearchConfig::resolve(Preset::Cpu, &o).expect("config");
-    c.val_crop = 8;
-    c
-}
+mod common;
+use common::{repo, temp_path, tiny_search};
 
 /// A session without progress output that runs to the end.
 fn quiet() -> Session {
@@ -36,22 +18,16 @@ fn quiet() -> Session {
     }
 }
 
-fn temp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("qn-search-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    d
-}
-
 #[test]
 fn resumed_search_equals_uninterrupted() {
-    let config = tiny();
+    let config = tiny_search(11);
     let quiet = quiet();
-    let a = temp("a");
+    let a = temp_path("a");
     let full = search(&a, Some(&config), &quiet)
         .expect("search")
         .expect("finished");
 
-    let b = temp("b");
+    let b = temp_path("b");
     let first = search(
         &b,
         Some(&config),
@@ -97,12 +73,11 @@ fn resumed_search_equals_uninterrupted() {
 
 #[test]
 fn bad_settings_are_clear_errors() {
-    let o = SearchOverrides {
-        train_data: Some(repo("no/such/folder")),
-        ..Default::default()
+    let config = SearchConfig {
+        train_data: repo("no/such/folder"),
+        ..SearchConfig::preset(Preset::Cpu)
     };
-    let config = SearchConfig::resolve(Preset::Cpu, &o).expect("config resolves");
-    let run = temp("bad");
+    let run = temp_path("bad");
     let err = search(&run, Some(&config), &quiet()).expect_err("missing data");
     assert!(format!("{err:#}").contains("no/such/folder"), "{err:#}");
     let _ = std::fs::remove_dir_all(&run);
@@ -110,9 +85,9 @@ fn bad_settings_are_clear_errors() {
 
 #[test]
 fn same_seed_same_search() {
-    let config = tiny();
+    let config = tiny_search(11);
     let quiet = quiet();
-    let (a, b) = (temp("det-a"), temp("det-b"));
+    let (a, b) = (temp_path("det-a"), temp_path("det-b"));
     search(&a, Some(&config), &quiet).expect("a");
     search(&b, Some(&config), &quiet).expect("b");
     let csv = |run: &Path| std::fs::read_to_string(run.join("alphas.csv")).expect("csv");
@@ -122,14 +97,14 @@ fn same_seed_same_search() {
 #[test]
 fn a_bitops_budget_moves_the_argmax_under_it() {
     let quiet = quiet();
-    let free = temp("budget-free");
-    let argmax = search(&free, Some(&tiny()), &quiet)
+    let free = temp_path("budget-free");
+    let argmax = search(&free, Some(&tiny_search(11)), &quiet)
         .expect("search")
         .expect("finished");
     // One BitOp under the argmax: at least one slot has to move.
-    let mut config = tiny();
+    let mut config = tiny_search(11);
     config.max_gbitops = Some((argmax.bitops - 1) as f64 / 1e9);
-    let run = temp("budget");
+    let run = temp_path("budget");
     let got = search(&run, Some(&config), &quiet)
         .expect("search")
         .expect("finished");

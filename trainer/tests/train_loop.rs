@@ -4,60 +4,17 @@
 #![allow(clippy::unwrap_used)] // in tests a failed unwrap is a failed test
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use burn::tensor::{Device, Tensor, TensorData};
 use quantnas_core::image::RgbImage8;
 use trainer::data::Batch;
-use trainer::imageio::save_png;
 use trainer::nn::{Network, Upscaler};
 use trainer::train::checkpoint;
-use trainer::train::{Learner, Overrides, Preset, Session, TrainConfig, parse_arch, resume, start};
+use trainer::train::{Learner, Session, TrainConfig, parse_arch, resume, start};
 
-fn temp_dir(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("quantnas-train-{}-{tag}", std::process::id()));
-    let _ = fs::remove_dir_all(&dir);
-    dir
-}
-
-/// Smooth colour gradients with a few edges, `n` images of `side` pixels.
-fn image_folder(dir: &Path, n: usize, side: usize) {
-    fs::create_dir_all(dir).unwrap();
-    for k in 0..n {
-        let data = (0..side * side)
-            .flat_map(|i| {
-                let (x, y) = (i % side, i / side);
-                let edge = if (x + k * 3) % 11 < 5 { 60 } else { 0 };
-                [
-                    (x * 255 / side) as u8,
-                    (y * 200 / side + edge) as u8,
-                    ((x + y) * 90 / side + k * 20) as u8,
-                ]
-            })
-            .collect();
-        save_png(
-            &dir.join(format!("{k}.png")),
-            &RgbImage8::new(side, side, data).unwrap(),
-        )
-        .unwrap();
-    }
-}
-
-fn tiny_config(root: &Path) -> TrainConfig {
-    image_folder(&root.join("train"), 3, 40);
-    image_folder(&root.join("val"), 1, 32);
-    let o = Overrides {
-        steps: Some(6),
-        batch: Some(2),
-        patch: Some(6),
-        eval_every: Some(3),
-        train_data: Some(root.join("train")),
-        val_data: Some(root.join("val")),
-        workers: Some(2),
-        ..Default::default()
-    };
-    TrainConfig::resolve(parse_arch("espcn", Some(8)).unwrap(), Preset::Cpu, &o).unwrap()
-}
+mod common;
+use common::{temp_path, tiny_train};
 
 fn load_last(run: &Path, config: &TrainConfig) -> Network {
     let m = Network::init(&config.arch.graph(), 99, &Device::flex()).unwrap();
@@ -77,8 +34,8 @@ fn params(m: &Network) -> Vec<f32> {
 
 #[test]
 fn resume_reaches_the_uninterrupted_state() {
-    let root = temp_dir("resume");
-    let config = tiny_config(&root);
+    let root = temp_path("resume");
+    let config = tiny_train(&root, 6, 3);
     let quiet = Session::default();
     let full = start(&root.join("full"), &config, &quiet).unwrap();
     assert_eq!(full.steps, 6);

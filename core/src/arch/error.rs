@@ -89,6 +89,16 @@ pub enum ArchError {
         /// Name found.
         got: String,
     },
+    /// A name (of a search space, a residual mode, …) that is not one of the known ones.
+    #[error("unknown {what} `{name}` (expected {expected})")]
+    UnknownName {
+        /// What was named, e.g. "search space".
+        what: &'static str,
+        /// The name as written.
+        name: String,
+        /// The known names, comma-separated.
+        expected: String,
+    },
     /// An unknown fixed network name.
     #[error("unknown architecture `{0}` (expected espcn, srresnet, rfdn or a genotype JSON file)")]
     UnknownArch(String),

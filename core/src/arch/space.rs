@@ -8,6 +8,7 @@ use core::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use super::error::ArchError;
 use super::op::Op;
 
 /// Block width C of the Basic space.
@@ -214,16 +215,28 @@ impl fmt::Display for SearchSpace {
 }
 
 impl FromStr for SearchSpace {
-    type Err = String;
+    type Err = ArchError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        SearchSpace::ALL
-            .into_iter()
-            .find(|sp| sp.name() == s)
-            .ok_or_else(|| {
-                format!("unknown search space `{s}` (expected basic-a, basic-b or rfdn)")
-            })
+        from_name(s, "search space", &SearchSpace::ALL, |sp| sp.name())
     }
+}
+
+/// The one of `all` whose name is `s`.
+fn from_name<T: Copy>(
+    s: &str,
+    what: &'static str,
+    all: &[T],
+    name: impl Fn(T) -> &'static str,
+) -> Result<T, ArchError> {
+    all.iter()
+        .copied()
+        .find(|&v| name(v) == s)
+        .ok_or_else(|| ArchError::UnknownName {
+            what,
+            name: s.into(),
+            expected: all.iter().map(|&v| name(v)).collect::<Vec<_>>().join(", "),
+        })
 }
 
 /// How a residual branch f with input x is wrapped (spec §4).
@@ -258,6 +271,20 @@ impl Residual {
             Residual::BatchNorm => "batchnorm",
             Residual::None => "none",
         }
+    }
+}
+
+impl fmt::Display for Residual {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Residual {
+    type Err = ArchError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        from_name(s, "residual mode", &Residual::ALL, |r| r.name())
     }
 }
 

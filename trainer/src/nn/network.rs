@@ -142,7 +142,7 @@ impl Network {
         let mut norms = Vec::new();
         let mut adqs = Vec::new();
         // Channel counts do not depend on the input size; 64×64 suits every network here.
-        let shapes = graph.shapes(64, 64).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let shapes = graph.shapes(64, 64)?;
         let last = branch_final_convs(graph);
         for (id, node) in graph.nodes.iter().enumerate() {
             match &node.kind {

@@ -16,7 +16,7 @@ use super::alphas::SearchBits;
 
 /// BitOps@32×32 of `g`.
 fn bitops(g: &Genotype) -> Result<u64> {
-    reported_bitops(&g.graph()).map_err(|e| anyhow::anyhow!("{e}"))
+    Ok(reported_bitops(&g.graph())?)
 }
 
 /// The alpha index of `choice` in its slot's ops×bits vector.

@@ -1,88 +1,115 @@
-//! Search settings: the `cpu` and `paper` presets, command-line overrides, and the
-//! resolved [`SearchConfig`] saved in the run folder (what `--resume` reads back).
+//! Search settings: one struct, [`SearchConfig`], that is both the command line of
+//! `trainer search` and the run folder's `config.json`, and its `cpu` and `paper` presets.
 
 use std::path::PathBuf;
 
 use anyhow::{Result, ensure};
+use clap::builder::TypedValueParser;
+use clap::{ArgMatches, Args};
 use quantnas_core::arch::{Bits, Residual, SearchSpace};
 use serde::{Deserialize, Serialize};
 
 use super::alphas::SearchBits;
 use super::bitmixer::{MixMode, SanDelta};
-use crate::archspec::ResidualArg;
-use crate::train::config::Preset;
+use crate::settings::{self, Preset, fill_ungiven};
 
-/// Everything a search depends on.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// Everything a search depends on: the options of `trainer search` (their defaults are
+/// the `cpu` preset's) and the run folder's `config.json` (what `--resume` reads back).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Args)]
 pub struct SearchConfig {
-    /// Preset the settings started from.
+    /// Settings to start from: every option not given takes the preset's value.
+    #[arg(long, value_enum, default_value_t = Preset::Cpu, hide_possible_values = true,
+          long_help = preset_help())]
     pub preset: Preset,
-    /// Search space.
+    /// Search space: basic-b (small lists, for quantized search), basic-a (big lists, for
+    /// full-precision search) or rfdn.
+    #[arg(long, default_value_t = cpu().space)]
     pub space: SearchSpace,
-    /// Searched bit widths, e.g. `4,8` (`32` alone = full-precision search).
+    /// Bit widths to search over, e.g. `4,8`; `32` alone is a full-precision search (its
+    /// --entropy-coef default is then 10× the preset's, as in the paper).
+    #[arg(long, default_value_t = cpu().bits)]
     pub bits: String,
-    /// Mixing of bit widths.
+    /// How bit widths are mixed: san (noise), shared (direct quantization, "w/o SAN"),
+    /// independent (one weight copy per width).
+    #[arg(long, value_enum, default_value_t = cpu().mode)]
     pub mode: MixMode,
-    /// SAN's Δ.
+    /// SAN's noise scale: `step` (the quantizer's own step) or `range` (the reference
+    /// code's (max−min)/(2^b−1)).
+    #[arg(long, value_enum, default_value_t = cpu().san_delta)]
     pub san_delta: SanDelta,
-    /// Residual wrapping (ADQ and its ablations).
-    pub adq: ResidualArg,
-    /// BitOps penalty η.
+    /// Residual wrapping: adq, adadm, batchnorm or none (spec §4).
+    #[arg(long, default_value_t = cpu().adq, value_parser = residual_parser())]
+    pub adq: Residual,
+    /// BitOps penalty η (larger: cheaper networks).
+    #[arg(long, default_value_t = cpu().penalty)]
     pub penalty: f64,
-    /// Entropy coefficient (μ's peak).
+    /// Peak entropy coefficient of the μ(t) schedule.
+    #[arg(long, default_value_t = cpu().entropy_coef)]
     pub entropy_coef: f64,
-    /// Epochs E (the entropy schedule and checkpoints follow them).
+    /// Epochs E (checkpoints, validation and the entropy schedule follow them).
+    #[arg(long, default_value_t = cpu().epochs)]
     pub epochs: usize,
-    /// Search iterations (alpha + weight step) per epoch.
+    /// Iterations (alpha step + weight step) per epoch.
+    #[arg(long, default_value_t = cpu().iters_per_epoch)]
     pub iters_per_epoch: usize,
     /// Samples per batch (each of the alpha and the weight batch).
+    #[arg(long, default_value_t = cpu().batch)]
     pub batch: usize,
-    /// LR crop side (the HR crop is 4× that).
+    /// LR crop side in pixels (the HR crop is 4× that).
+    #[arg(long, default_value_t = cpu().lr_size)]
     pub lr_size: usize,
     /// Alpha learning rate (Adam, β = (0.5, 0.999)).
+    #[arg(long, default_value_t = cpu().alpha_lr)]
     pub alpha_lr: f64,
-    /// Weight learning rate at the start of its cosine decay to 0 (Adam).
+    /// Peak weight learning rate (Adam, cosine decay to 0).
+    #[arg(long, default_value_t = cpu().weight_lr)]
     pub weight_lr: f64,
     /// Weight gradient-norm clip.
+    #[arg(skip = cpu().grad_clip)]
     pub grad_clip: f32,
     /// Seed of weights, data stream and noise.
+    #[arg(long, default_value_t = cpu().seed)]
     pub seed: u64,
     /// Training images, split into two disjoint halves (weights / alphas).
+    #[arg(long, default_value_os_t = cpu().train_data)]
     pub train_data: PathBuf,
-    /// Validation images (centre crops scored each epoch).
+    /// Validation images (centre crops scored each epoch; never a test set).
+    #[arg(long, default_value_os_t = cpu().val_data)]
     pub val_data: PathBuf,
     /// LR side of the validation centre crops.
+    #[arg(skip = cpu().val_crop)]
     pub val_crop: usize,
     /// Data loader threads.
+    #[arg(long, default_value_t = cpu().workers)]
     pub workers: usize,
-    /// BitOps budget of the derived genotype (GBitOps at 32×32 LR); `None` derives the
-    /// plain argmax (see [`super::budget`]).
+    /// BitOps budget in GBitOps at 32×32 LR: an argmax genotype above it is moved to
+    /// cheaper choices, the least alpha given up per BitOps saved first (the plain argmax
+    /// is kept as `genotype_argmax.json`; see [`super::budget`]). None by default;
+    /// `trainer pipeline` defaults to 3.
+    #[arg(long)]
     #[serde(default)]
     pub max_gbitops: Option<f64>,
 }
 
-/// Command-line overrides; `None` keeps the preset's value.
-#[derive(Clone, Debug, Default)]
-#[allow(missing_docs)] // each field mirrors the SearchConfig field of the same name
-pub struct SearchOverrides {
-    pub space: Option<SearchSpace>,
-    pub bits: Option<String>,
-    pub mode: Option<MixMode>,
-    pub san_delta: Option<SanDelta>,
-    pub adq: Option<ResidualArg>,
-    pub penalty: Option<f64>,
-    pub entropy_coef: Option<f64>,
-    pub epochs: Option<usize>,
-    pub iters_per_epoch: Option<usize>,
-    pub batch: Option<usize>,
-    pub lr_size: Option<usize>,
-    pub alpha_lr: Option<f64>,
-    pub weight_lr: Option<f64>,
-    pub seed: Option<u64>,
-    pub train_data: Option<PathBuf>,
-    pub val_data: Option<PathBuf>,
-    pub workers: Option<usize>,
-    pub max_gbitops: Option<f64>,
+fn cpu() -> SearchConfig {
+    SearchConfig::preset(Preset::Cpu)
+}
+
+fn preset_help() -> String {
+    settings::preset_help(
+        "Settings to start from; every option not given takes the preset's value.",
+        &[
+            ("cpu", cpu()),
+            ("paper", SearchConfig::preset(Preset::Paper)),
+        ],
+        &["grad_clip", "val_crop"],
+    )
+}
+
+/// `--adq`'s parser: core's names of the residual modes.
+fn residual_parser() -> impl TypedValueParser<Value = Residual> {
+    clap::builder::PossibleValuesParser::new(Residual::ALL.map(Residual::name))
+        .try_map(|s| s.parse::<Residual>())
 }
 
 impl SearchConfig {
@@ -109,7 +136,7 @@ impl SearchConfig {
             bits: "4,8".into(),
             mode: MixMode::San,
             san_delta: SanDelta::Step,
-            adq: ResidualArg::Adq,
+            adq: Residual::Adq,
             penalty: 1e-4,
             entropy_coef: 1e-4,
             epochs: 20,
@@ -143,45 +170,45 @@ impl SearchConfig {
         }
     }
 
-    /// Preset, then overrides; a full-precision search (`--bits 32`) defaults to the
-    /// entropy coefficient of the paper's full-precision runs (10× the quantized one).
+    /// Replaces every value the user did not give (see [`settings::given`]) with the
+    /// preset's; a full-precision search (`--bits 32`) defaults to 10× the preset's
+    /// entropy coefficient, as the paper's full-precision runs do; then checks the result.
     ///
     /// # Errors
     /// Settings that cannot work (see [`SearchConfig::validate`]).
-    pub fn resolve(preset: Preset, o: &SearchOverrides) -> Result<Self> {
-        let mut c = SearchConfig::preset(preset);
-        macro_rules! take {
-            ($($f:ident),*) => { $( if let Some(v) = o.$f.clone() { c.$f = v; } )* };
-        }
-        take!(
-            space,
-            bits,
-            mode,
-            san_delta,
-            adq,
-            penalty,
-            epochs,
-            iters_per_epoch,
-            batch,
-            lr_size,
-            alpha_lr,
-            weight_lr,
-            seed,
-            train_data,
-            val_data,
-            workers
+    pub fn resolve(&mut self, m: &ArgMatches) -> Result<()> {
+        let p = SearchConfig::preset(self.preset);
+        fill_ungiven!(
+            m,
+            self,
+            p,
+            [
+                space,
+                bits,
+                mode,
+                san_delta,
+                adq,
+                penalty,
+                entropy_coef,
+                epochs,
+                iters_per_epoch,
+                batch,
+                lr_size,
+                alpha_lr,
+                weight_lr,
+                grad_clip,
+                seed,
+                train_data,
+                val_data,
+                val_crop,
+                workers,
+                max_gbitops
+            ]
         );
-        if c.search_bits()?.0 == [Bits::B32] {
-            c.entropy_coef *= 10.0;
+        if self.search_bits()?.0 == [Bits::B32] && !settings::given(m, "entropy_coef") {
+            self.entropy_coef *= 10.0;
         }
-        if let Some(e) = o.entropy_coef {
-            c.entropy_coef = e;
-        }
-        if o.max_gbitops.is_some() {
-            c.max_gbitops = o.max_gbitops;
-        }
-        c.validate()?;
-        Ok(c)
+        self.validate()
     }
 
     /// Parsed bit widths.
@@ -194,7 +221,7 @@ impl SearchConfig {
 
     /// Residual wrapping.
     pub fn residual(&self) -> Residual {
-        self.adq.into()
+        self.adq
     }
 
     /// Total iterations.
@@ -266,32 +293,44 @@ impl SearchConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::{Command, FromArgMatches};
+
+    /// `trainer search ARGS`, resolved.
+    pub(crate) fn from_args(args: &[&str]) -> Result<SearchConfig> {
+        let m = SearchConfig::augment_args(Command::new("search"))
+            .try_get_matches_from(std::iter::once("search").chain(args.iter().copied()))?;
+        let mut c = SearchConfig::from_arg_matches(&m)?;
+        c.resolve(&m)?;
+        Ok(c)
+    }
+
+    #[test]
+    fn presets_fill_what_is_not_given() {
+        assert_eq!(from_args(&[]).expect("defaults"), cpu());
+        let c = from_args(&["--preset", "paper", "--batch", "3"]).expect("valid");
+        let paper = SearchConfig::preset(Preset::Paper);
+        assert_eq!(
+            (c.batch, c.epochs, c.lr_size),
+            (3, paper.epochs, paper.lr_size)
+        );
+        let c = from_args(&["--adq", "batchnorm"]).expect("valid");
+        assert_eq!(c.residual(), Residual::BatchNorm);
+        assert!(from_args(&["--adq", "bn"]).is_err());
+    }
 
     #[test]
     fn overrides_and_validation() {
-        let o = SearchOverrides {
-            penalty: Some(0.0),
-            bits: Some("32".into()),
-            ..Default::default()
-        };
-        let c = SearchConfig::resolve(Preset::Paper, &o).expect("valid");
+        let c = from_args(&["--preset", "paper", "--penalty", "0", "--bits", "32"]).expect("valid");
         assert_eq!(c.penalty, 0.0);
         assert!(
             (c.entropy_coef - 1e-3).abs() < 1e-12,
             "full precision uses 1e-3"
         );
-        let bad = SearchOverrides {
-            penalty: Some(f64::NAN),
-            ..Default::default()
-        };
-        assert!(SearchConfig::resolve(Preset::Cpu, &bad).is_err());
-        let bad = SearchOverrides {
-            space: Some(SearchSpace::Rfdn),
-            lr_size: Some(12),
-            ..Default::default()
-        };
-        assert!(SearchConfig::resolve(Preset::Cpu, &bad).is_err());
-        let c = SearchConfig::preset(Preset::Cpu);
+        let c = from_args(&["--bits", "32", "--entropy-coef", "0.5"]).expect("valid");
+        assert_eq!(c.entropy_coef, 0.5, "a given coefficient is kept");
+        assert!(from_args(&["--penalty", "NaN"]).is_err());
+        assert!(from_args(&["--space", "rfdn", "--lr-size", "12"]).is_err());
+        let c = cpu();
         assert!((c.weight_lr_at(0) - c.weight_lr).abs() < 1e-12);
         assert!(c.weight_lr_at(c.total_iters()) < 1e-12);
     }

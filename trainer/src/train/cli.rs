@@ -3,11 +3,10 @@
 use std::path::PathBuf;
 
 use anyhow::{Result, bail};
-use clap::Args;
+use clap::{ArgMatches, Args};
 
-use super::config::{Overrides, Preset, TrainConfig, parse_arch};
+use super::config::{TrainConfig, parse_arch};
 use super::fit::{Session, resume, start};
-use crate::backend::BackendKind;
 
 /// Train a network with quantization-aware training (LSQ weights, HWGQ activations).
 ///
@@ -28,10 +27,6 @@ pub struct TrainArgs {
     #[arg(long)]
     pub bits: Option<u32>,
 
-    /// Settings to start from; the options below override them.
-    #[arg(long, value_enum, default_value = "cpu")]
-    pub preset: Preset,
-
     /// Run folder to create (default: runs/<network>-<seconds since 1970>).
     #[arg(long, short)]
     pub out: Option<PathBuf>,
@@ -41,45 +36,9 @@ pub struct TrainArgs {
     #[arg(long, conflicts_with_all = ["arch", "out"])]
     pub resume: Option<PathBuf>,
 
-    /// Optimiser steps.
-    #[arg(long)]
-    pub steps: Option<u64>,
-
-    /// Samples per step.
-    #[arg(long)]
-    pub batch: Option<usize>,
-
-    /// LR patch side in pixels (the HR patch is 4× that).
-    #[arg(long)]
-    pub patch: Option<usize>,
-
-    /// Peak learning rate (cosine decay to ~0 over the run).
-    #[arg(long)]
-    pub lr: Option<f64>,
-
-    /// Seed of the initial weights and the data stream.
-    #[arg(long)]
-    pub seed: Option<u64>,
-
-    /// Validate on --val-data and checkpoint every N steps.
-    #[arg(long)]
-    pub eval_every: Option<u64>,
-
-    /// Folder of training images (searched recursively), e.g. DIV2K_train_HR.
-    #[arg(long)]
-    pub train_data: Option<PathBuf>,
-
-    /// Folder of validation images (picks the best checkpoint; not a reported test set).
-    #[arg(long)]
-    pub val_data: Option<PathBuf>,
-
-    /// Data loader threads.
-    #[arg(long)]
-    pub workers: Option<usize>,
-
-    /// Compute backend.
-    #[arg(long, value_enum)]
-    pub backend: Option<BackendKind>,
+    /// The run's settings.
+    #[command(flatten)]
+    pub config: TrainConfig,
 
     /// No progress output. Without it, stderr shows a bar on a terminal and plain lines
     /// (every 5% of the steps, each validation) otherwise.
@@ -91,7 +50,7 @@ pub struct TrainArgs {
 ///
 /// # Errors
 /// Bad settings, unreadable data, a diverged run, or unwritable files.
-pub fn run(args: &TrainArgs) -> Result<()> {
+pub fn run(args: &TrainArgs, m: &ArgMatches) -> Result<()> {
     let session = Session {
         progress: !args.quiet,
         stop_after: None,
@@ -104,20 +63,8 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         let Some(arch) = &args.arch else {
             bail!("--arch is required for a new run")
         };
-        let arch = parse_arch(arch, args.bits)?;
-        let o = Overrides {
-            steps: args.steps,
-            batch: args.batch,
-            patch: args.patch,
-            lr: args.lr,
-            seed: args.seed,
-            eval_every: args.eval_every,
-            train_data: args.train_data.clone(),
-            val_data: args.val_data.clone(),
-            workers: args.workers,
-            backend: args.backend,
-        };
-        let config = TrainConfig::resolve(arch, args.preset, &o)?;
+        let mut config = args.config.clone();
+        config.resolve(parse_arch(arch, args.bits)?, m)?;
         let out = args.out.clone().unwrap_or_else(|| {
             let t = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)

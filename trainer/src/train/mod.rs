@@ -11,6 +11,6 @@ pub mod run_dir;
 pub mod step;
 pub mod validate;
 
-pub use config::{Overrides, Preset, TrainConfig, parse_arch};
+pub use config::{Preset, TrainConfig, parse_arch};
 pub use fit::{RunSummary, Session, resume, start};
 pub use step::{Learner, StepStats};
