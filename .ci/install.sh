@@ -9,4 +9,22 @@ rustup target add wasm32-unknown-unknown thumbv7m-none-eabi >/dev/null 2>&1 \
 rustup component add rustfmt clippy >/dev/null 2>&1 \
   || rustup component add rustfmt clippy
 
+# Python onnx, onnxruntime and numpy for the ONNX export test (trainer/tests/onnx_export.rs),
+# at the versions pinned in scripts/requirements-bench.txt; pip runs only when one is
+# missing or at another version.
+pins_ok() {
+  python3 - "$1" <<'PY' 2>/dev/null
+import sys
+from importlib.metadata import version
+for line in open(sys.argv[1]):
+    name, _, want = line.strip().partition("==")
+    if name and version(name) != want:
+        sys.exit(1)
+PY
+}
+if ! pins_ok scripts/requirements-bench.txt; then
+  python3 -m pip install -q -r scripts/requirements-bench.txt >/dev/null 2>&1 \
+    || python3 -m pip install -r scripts/requirements-bench.txt
+fi
+
 bash .ci/install-web.sh

@@ -14,3 +14,4 @@ pub mod pipeline;
 pub mod search;
 pub mod settings;
 pub mod train;
+pub mod upscale;

@@ -25,6 +25,7 @@ enum Command {
     Cost(cost::CostArgs),
     Train(train::cli::TrainArgs),
     Export(export::ExportArgs),
+    Upscale(trainer::upscale::UpscaleArgs),
     /// Dataset commands: download DIV2K.
     #[command(subcommand)]
     Data(data::cli::DataCommand),
@@ -45,6 +46,7 @@ fn run(cli: Cli, m: &ArgMatches) -> anyhow::Result<()> {
         Command::Train(args) => train::cli::run(&args, m),
         Command::Bench(cmd) => bench::run(&cmd),
         Command::Export(args) => export::run(&args),
+        Command::Upscale(args) => trainer::upscale::run(&args).map(drop),
         Command::Data(cmd) => data::cli::run(&cmd),
     }
 }

@@ -17,8 +17,9 @@ use quantnas_core::model::{ConvParams, Model, NodeParams as ModelParams};
 
 use crate::nn::network::BN_EPS;
 use crate::nn::{Network, NodeParams};
-use crate::train::checkpoint;
-use crate::train::run_dir::read_config;
+use crate::train::folder::load_run;
+
+pub mod onnx;
 
 fn values<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>> {
     t.into_data()
@@ -92,24 +93,8 @@ pub fn to_model(
     };
     model
         .validate()
-        .map_err(|e| anyhow::anyhow!("{e}"))
         .context("the exported parameters do not fit the architecture")?;
     Ok(model)
-}
-
-/// Loads checkpoint `which` (`best` or `last`) of a run folder as a network on `device`.
-///
-/// # Errors
-/// Not a run folder, or a missing checkpoint.
-pub fn load_run(
-    run: &Path,
-    which: &str,
-    device: &Device,
-) -> Result<(Network, crate::train::TrainConfig, checkpoint::TrainState)> {
-    let config = read_config(run)?;
-    let net = Network::init(&config.arch.graph(), config.seed, device)?;
-    let (net, _, state) = checkpoint::load(run, which, net, None)?;
-    Ok((net, config, state))
 }
 
 /// Exports checkpoint `which` of `run` to a core model.
@@ -142,34 +127,80 @@ pub fn export_run(run: &Path, which: &str) -> Result<Model> {
 /// # Errors
 /// A model that does not serialise, or an unwritable path.
 pub fn write_model(model: &Model, path: &Path) -> Result<()> {
-    let bytes = model
-        .to_bytes()
-        .map_err(|e| anyhow::anyhow!("{e}"))
-        .context("serialising the model")?;
+    let bytes = model.to_bytes().context("serialising the model")?;
     let tmp = path.with_extension("qnm.tmp");
     std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
     std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
 }
 
-/// Export a trained run to a model file for `quantnas-core`'s integer engine (and the web demo).
+/// Output format of `trainer export`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// The project's model file, for `quantnas-core`'s engine and the web page.
+    Qnm,
+    /// A standard QDQ ONNX model (opset 21) for ONNX Runtime and other runtimes.
+    Onnx,
+}
+
+/// Export a trained run (or convert a model file) to a `.qnm` model file for
+/// `quantnas-core`'s integer engine and the web demo, or to a QDQ ONNX model.
 ///
-/// Example: `trainer export runs/espcn8 -o web/models/espcn-8bit.qnm`
+/// The ONNX model is the quantized network itself: QuantizeLinear/DequantizeLinear pairs
+/// with the model's own activation steps and per-channel weight steps, input `float32
+/// [N, 3, H, W]` RGB in [0, 1], output `[N, 3, 4H, 4W]` clamped to [0, 1]. A run is
+/// exported to `.qnm` in memory first, so both formats hold the same numbers.
+///
+/// Examples: `trainer export runs/espcn8 -o web/models/espcn-8bit.qnm`,
+/// `trainer export web/models/espcn-8bit.qnm --format onnx -o espcn.onnx`
 #[derive(Debug, Clone, Args)]
 pub struct ExportArgs {
-    /// Run folder written by `trainer train`.
+    /// Run folder written by `trainer train`, or a `.qnm` model file.
     pub run: PathBuf,
-    /// Output model file (.qnm).
+    /// Output file (.qnm or .onnx).
     #[arg(long, short)]
     pub output: PathBuf,
-    /// Which checkpoint: `best` (validation PSNR) or `last`.
+    /// Output format.
+    #[arg(long, value_enum, default_value = "qnm")]
+    pub format: Format,
+    /// ONNX only: how 4-bit weights and activations are stored. `int4`: ONNX int4/uint4
+    /// tensors; `int8`: int8/uint8 containers holding 4-bit codes (runs on 8-bit integer
+    /// kernels).
+    #[arg(long, value_enum, default_value = "int4")]
+    pub four_bit: onnx::FourBit,
+    /// Run folders only: which checkpoint, `best` (validation PSNR) or `last`.
     #[arg(long, default_value = "best")]
     pub checkpoint: String,
+}
+
+/// The model and its `.qnm` bytes: a model file as read, or a run exported in memory.
+///
+/// # Errors
+/// An unreadable or invalid model file, or see [`export_run`].
+pub fn load_model(input: &Path, checkpoint: &str) -> Result<(Model, Vec<u8>)> {
+    if input.is_dir() {
+        let model = export_run(input, checkpoint)?;
+        let bytes = model.to_bytes().context("serialising the model")?;
+        return Ok((model, bytes));
+    }
+    let bytes = std::fs::read(input).with_context(|| format!("cannot read {}", input.display()))?;
+    let model = Model::from_bytes(&bytes)
+        .with_context(|| format!("{} is not a valid model file", input.display()))?;
+    Ok((model, bytes))
+}
+
+/// Writes `bytes` to `path` atomically (through a `.tmp` sibling).
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// Runs `trainer export`.
 ///
 /// # Errors
-/// See [`export_run`] and [`write_model`].
+/// See [`load_model`], [`onnx::to_bytes`] and [`write_model`].
 pub fn run(args: &ExportArgs) -> Result<()> {
     if args.checkpoint != "best" && args.checkpoint != "last" {
         bail!(
@@ -177,8 +208,15 @@ pub fn run(args: &ExportArgs) -> Result<()> {
             args.checkpoint
         );
     }
-    let model = export_run(&args.run, &args.checkpoint)?;
-    write_model(&model, &args.output)?;
+    let (model, qnm) = load_model(&args.run, &args.checkpoint)?;
+    match args.format {
+        Format::Qnm => write_atomic(&args.output, &qnm)?,
+        Format::Onnx => {
+            let bytes = onnx::to_bytes(&model, &qnm, args.four_bit)
+                .with_context(|| format!("converting {} to ONNX", args.run.display()))?;
+            write_atomic(&args.output, &bytes)?;
+        }
+    }
     let bits: Vec<String> = model
         .layer_bits()
         .iter()

@@ -1,0 +1,95 @@
+//! The model's quantizers as QuantizeLinear/DequantizeLinear pairs.
+//!
+//! An activation quantizer is HWGQ (spec §3): `code = round(clamp(x, 0, step·(2^b−1)) /
+//! step)`, dequantized as `code·step` — a Q/DQ pair with scale `step` and zero point 0 into
+//! an unsigned type, whose saturation is the clamp: `uint8` at 8 bits, `uint4` at 4 bits
+//! (or `uint8` behind a `Clip` at `15·step` when 4-bit values go in 8-bit containers).
+//! Weights are stored as their LSQ codes (`int8`, or `int4` at 4 bits) and dequantized per
+//! output channel (axis 0) with the LSQ steps. ONNX rounds ties to even where the engine
+//! rounds them away from zero; a tie needs `x/step` to be exactly `k + ½`, which the tests'
+//! one-level tolerance covers.
+
+use quantnas_core::arch::Bits;
+
+use super::builder::{Attr, GraphBuilder};
+use super::tensors;
+
+/// How 4-bit values are stored.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum FourBit {
+    /// ONNX `int4`/`uint4` (opset 21): the file says the layer is 4-bit. ONNX Runtime's
+    /// CPU provider runs such layers as float convs on the dequantized weights.
+    #[default]
+    Int4,
+    /// `int8`/`uint8` containers whose codes stay in the 4-bit range (activations clipped
+    /// at `15·step`): runtimes with 8-bit integer kernels (ONNX Runtime's QLinearConv)
+    /// then run 4-bit layers on them too.
+    Int8,
+}
+
+/// Emits the HWGQ quantizer of `bits` with `step` on `x`; returns the dequantized value.
+pub fn activation(
+    g: &mut GraphBuilder,
+    x: &str,
+    bits: Bits,
+    step: f32,
+    four: FourBit,
+    hint: &str,
+) -> String {
+    let int4 = bits == Bits::B4 && four == FourBit::Int4;
+    let mut input = x.to_string();
+    if bits == Bits::B4 && !int4 {
+        let top = step * bits.activation_max_code() as f32;
+        let top = g.constant(&format!("{hint}.clip_max"), |n| {
+            tensors::f32s(n, &[], &[top])
+        });
+        input = g.op("Clip", &[x, "", &top], &[], &format!("{hint}.clipped"));
+    }
+    let scale = g.constant(&format!("{hint}.act_step"), |n| {
+        tensors::f32s(n, &[], &[step])
+    });
+    let zero = g.constant(&format!("{hint}.act_zero"), |n| {
+        tensors::zeros(n, &[], false, int4)
+    });
+    let q = g.op(
+        "QuantizeLinear",
+        &[&input, &scale, &zero],
+        &[],
+        &format!("{hint}.act_codes"),
+    );
+    g.op(
+        "DequantizeLinear",
+        &[&q, &scale, &zero],
+        &[],
+        &format!("{hint}.act"),
+    )
+}
+
+/// Emits a conv's weights as codes and a per-output-channel DequantizeLinear; returns
+/// the dequantized weight tensor `[cout, cin/groups, kh, kw]`.
+pub fn weights(
+    g: &mut GraphBuilder,
+    dims: &[usize; 4],
+    bits: Bits,
+    codes: &[i8],
+    steps: &[f32],
+    four: FourBit,
+    hint: &str,
+) -> String {
+    let int4 = bits == Bits::B4 && four == FourBit::Int4;
+    let w = g.constant(&format!("{hint}.weight_codes"), |n| {
+        tensors::codes(n, dims, codes, int4)
+    });
+    let scale = g.constant(&format!("{hint}.weight_steps"), |n| {
+        tensors::f32s(n, &[dims[0]], steps)
+    });
+    let zero = g.constant(&format!("{hint}.weight_zero"), |n| {
+        tensors::zeros(n, &[dims[0]], true, int4)
+    });
+    g.op(
+        "DequantizeLinear",
+        &[&w, &scale, &zero],
+        &[Attr::Int("axis", 0)],
+        &format!("{hint}.weight"),
+    )
+}
