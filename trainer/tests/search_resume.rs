@@ -3,9 +3,8 @@
 
 use std::path::Path;
 
-use trainer::run::Session;
 use trainer::search::config::SearchConfig;
-use trainer::search::run::search;
+use trainer::search::run::{Session, search};
 use trainer::settings::Preset;
 
 mod common;
@@ -13,7 +12,10 @@ use common::{repo, temp_path, tiny_search};
 
 /// A session without progress output that runs to the end.
 fn quiet() -> Session {
-    Session::default()
+    Session {
+        quiet: true,
+        stop_at: None,
+    }
 }
 
 #[test]
@@ -30,8 +32,8 @@ fn resumed_search_equals_uninterrupted() {
         &b,
         Some(&config),
         &Session {
-            progress: false,
-            stop_after: Some(2),
+            quiet: true,
+            stop_at: Some(2),
         },
     )
     .expect("first session");

@@ -41,14 +41,13 @@ use super::penalty::BitOpsPenalty;
 use super::schedule::entropy_weight_at;
 use super::step::{IterParams, IterStats, SearchLearner};
 use crate::data::{ImageCache, Loader, LoaderConfig};
-use crate::run::Session;
-use crate::run::checkpoint::{
+use crate::train::checkpoint::{
     STATE_FILE, find, load_module, load_optim, remove, save_module, save_optim, write_atomic,
 };
-use crate::run::dir::{
+use crate::train::progress::{Progress, ProgressMode};
+use crate::train::run_dir::{
     LOG_FILE, METRICS_FILE, RunDir, cut_csv, cut_log, read_config_as, write_file_atomic,
 };
-use crate::run::progress::{Progress, ProgressMode};
 use crate::train::validate::{ValImage, load_val};
 
 /// Metrics columns, one row per epoch.
@@ -175,6 +174,16 @@ fn validate(l: &SearchLearner, crops: &[ValImage]) -> Result<f64> {
     Ok(sum / crops.len() as f64)
 }
 
+/// How one session of a search runs.
+#[derive(Clone, Debug, Default)]
+pub struct Session {
+    /// No progress output (neither the bar nor, off a terminal, the plain lines).
+    pub quiet: bool,
+    /// Stop (after a checkpoint) once this many iterations are done, as if killed there;
+    /// `--resume` continues. Used by tests of resumption.
+    pub stop_at: Option<usize>,
+}
+
 /// Cuts the search folder back to checkpoint `state` (`None`: to a search that has not
 /// started), so the resumed session writes each row and file once.
 fn cut_back(run: &Path, state: Option<&SearchState>) -> Result<()> {
@@ -209,7 +218,7 @@ fn cut_back(run: &Path, state: Option<&SearchState>) -> Result<()> {
 /// Starts a new search in `run` (with `config`), or continues the one there (`None`):
 /// from its last checkpoint, afresh if a kill came before the first, or (a finished
 /// search) straight to writing its result. Returns `None` when the session stopped early
-/// at `session.stop_after`.
+/// at `session.stop_at`.
 ///
 /// # Errors
 /// Bad settings or data, a folder that is not a search (`None`) or already holds one
@@ -219,9 +228,10 @@ pub fn search(
     config: Option<&SearchConfig>,
     session: &Session,
 ) -> Result<Option<SearchOutcome>> {
+    let quiet = session.quiet;
     let (config, mut dir): (SearchConfig, RunDir) = match config {
-        Some(c) => (c.clone(), RunDir::create(run, c, METRICS_HEADER)?),
-        None => (read_config_as(run)?, RunDir::open(run)?),
+        Some(c) => (c.clone(), RunDir::create_with(run, c, METRICS_HEADER)?),
+        None => (read_config_as(run)?, RunDir::open_with(run)?),
     };
     let bits = config.search_bits()?;
     let device = Device::flex().autodiff();
@@ -274,7 +284,7 @@ pub fn search(
 
     let total = config.total_iters();
     let bar = Progress::new(
-        ProgressMode::auto(session.progress),
+        ProgressMode::auto(!quiet),
         "search",
         total as u64,
         state.iter as u64,
@@ -283,7 +293,6 @@ pub fn search(
     let elapsed_before = state.elapsed_s;
     let mut sums = IterStats::default();
     let mut n_in_epoch = 0usize;
-    let first_iter = state.iter;
     while state.iter < total {
         let it = state.iter;
         let mu = config.entropy_coef * entropy_weight_at(it, total, config.epochs);
@@ -323,8 +332,7 @@ pub fn search(
             save(run, &learner, &state)?;
             sums = IterStats::default();
             n_in_epoch = 0;
-            let done = (state.iter - first_iter) as u64;
-            if session.stop_after.is_some_and(|n| done >= n) && state.iter < total {
+            if session.stop_at.is_some_and(|s| state.iter >= s) && state.iter < total {
                 dir.log(&format!(
                     "session stopped at iteration {} as asked",
                     state.iter

@@ -6,8 +6,7 @@ use anyhow::{Result, bail};
 use clap::{ArgMatches, Args};
 
 use super::config::{TrainConfig, parse_arch};
-use super::fit::{resume, start};
-use crate::run::Session;
+use super::fit::{Session, resume, start};
 
 /// Train a network with quantization-aware training (LSQ weights, HWGQ activations).
 ///
