@@ -25,6 +25,8 @@ pub struct LayerCost {
     pub bits: u32,
     /// Whether the search penalty counts it (it belongs to a slot).
     pub searchable: bool,
+    /// The slot it belongs to (index into the space's `slots()`), `None` for fixed layers.
+    pub slot: Option<usize>,
     /// Weights.
     pub params: u64,
     /// Multiply-accumulates at this input size.
@@ -116,9 +118,9 @@ pub fn cost(graph: &Graph, h: usize, w: usize) -> Result<CostReport, ArchError> 
                     format!("the BitOps of `{name}`")
                 })?;
                 let params = c.shape.weight_count() as u64;
-                let (op, searchable) = match c.role {
-                    Role::Slot { op, .. } => (op.name(), true),
-                    Role::Fixed => (String::from("fixed"), false),
+                let (op, slot) = match c.role {
+                    Role::Slot { op, slot } => (op.name(), Some(slot)),
+                    Role::Fixed => (String::from("fixed"), None),
                 };
                 let s = c.shape;
                 let groups = if s.groups > 1 {
@@ -136,7 +138,8 @@ pub fn cost(graph: &Graph, h: usize, w: usize) -> Result<CostReport, ArchError> 
                     op,
                     kernel: format!("{}x{} {}→{}{groups}{stride}", s.kh, s.kw, s.cin, s.cout),
                     bits: c.bits.get(),
-                    searchable,
+                    searchable: slot.is_some(),
+                    slot,
                     params,
                     macs,
                     bitops,

@@ -15,9 +15,9 @@ use quantnas_core::metrics::score_sr;
 use quantnas_core::resize::bicubic_rgb8;
 use serde::Serialize;
 
-use crate::export::load_run;
 use crate::imageio::load_folder;
 use crate::nn::Upscaler;
+use crate::train::folder::load_run;
 use burn::tensor::Device;
 use quantnas_core::arch::SCALE;
 use quantnas_core::engine::Engine;

@@ -55,7 +55,7 @@ pub fn save_png(path: &Path, img: &RgbImage8) -> Result<()> {
 }
 
 /// Whether a path has one of the [`IMAGE_EXTENSIONS`] (case-insensitive).
-fn is_image_file(path: &Path) -> bool {
+pub fn is_image_file(path: &Path) -> bool {
     path.extension()
         .and_then(|e| e.to_str())
         .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))

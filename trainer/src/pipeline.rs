@@ -31,15 +31,14 @@ use serde_json::json;
 
 use crate::eval::evaluate;
 use crate::export::{export_run, write_model};
-use crate::search::cli::default_run_dir;
+use crate::run::dir::{CONFIG_FILE, has_config, read_config_as, write_file_atomic};
+use crate::run::{Session, default_run_dir};
 use crate::search::config::SearchConfig;
-use crate::search::run::{Session as SearchSession, search};
+use crate::search::run::search;
 use crate::settings::{Preset, fill_ungiven, given};
 use crate::train::config::{GENOTYPE_CPU_LR, GENOTYPE_CPU_STEPS, TrainConfig};
-use crate::train::fit::{Session as TrainSession, resume, start};
-use crate::train::run_dir::{
-    CONFIG_FILE, has_config, read_config, read_config_as, write_file_atomic,
-};
+use crate::train::fit::{resume, start};
+use crate::train::folder::read_config;
 
 /// Search, retrain, export and evaluate in one go, with a report.
 ///
@@ -220,9 +219,9 @@ pub fn run(args: &PipelineArgs, m: &ArgMatches) -> Result<()> {
     let search_dir = root.join("search");
     let genotype_file = search_dir.join("genotype.json");
     if !genotype_file.is_file() {
-        let session = SearchSession {
-            quiet,
-            stop_at: None,
+        let session = Session {
+            progress: !quiet,
+            stop_after: None,
         };
         // config.json is written atomically: with it the folder is a search (resumed from
         // its checkpoint or, killed before the first, started afresh); without it the
@@ -240,7 +239,7 @@ pub fn run(args: &PipelineArgs, m: &ArgMatches) -> Result<()> {
     // 2. Retrain from scratch with QAT.
     let train_dir = root.join("train");
     let t0 = Instant::now();
-    let session = TrainSession {
+    let session = Session {
         progress: !quiet,
         stop_after: None,
     };

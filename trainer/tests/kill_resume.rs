@@ -7,8 +7,9 @@
 use std::fs;
 use std::path::Path;
 
-use trainer::search::run::{Session as SearchSession, search};
-use trainer::train::run_dir::{METRICS_HEADER, RunDir, cut_csv, cut_log, has_config, read_config};
+use trainer::run::dir::{cut_csv, cut_log, has_config};
+use trainer::search::run::search;
+use trainer::train::folder::{METRICS_HEADER, create, read_config};
 use trainer::train::{Session, TrainConfig, parse_arch, resume, start};
 
 mod common;
@@ -169,17 +170,17 @@ fn a_start_killed_before_its_config_can_be_run_again() {
     let root = temp_dir("blank");
     let config = tiny_train(&root, 110, 40);
     let run = root.join("run");
-    // What RunDir::create leaves before config.json is in place.
+    // What a start leaves before config.json is in place.
     fs::create_dir_all(run.join("checkpoints")).unwrap();
     fs::create_dir_all(run.join("samples")).unwrap();
     fs::write(run.join(".config.json.tmp"), b"{\"arch\":").unwrap();
     assert!(!has_config(&run));
     let e = resume(&run, &Session::default()).unwrap_err();
     assert!(format!("{e:#}").contains("not a run folder"), "{e:#}");
-    RunDir::create(&run, &config).unwrap();
+    create(&run, &config).unwrap();
     assert_eq!(read_config(&run).unwrap(), config);
     // Once it holds a run, a new start refuses it.
-    let e = RunDir::create(&run, &config).unwrap_err();
+    let e = create(&run, &config).unwrap_err();
     assert!(format!("{e:#}").contains("--resume"), "{e:#}");
     fs::remove_dir_all(&root).unwrap();
 }
@@ -187,13 +188,10 @@ fn a_start_killed_before_its_config_can_be_run_again() {
 #[test]
 fn search_resumes_from_whatever_a_kill_left() {
     let config = tiny_search(5);
-    let quiet = SearchSession {
-        quiet: true,
-        stop_at: None,
-    };
-    let stop1 = SearchSession {
-        quiet: true,
-        stop_at: Some(2),
+    let quiet = Session::default();
+    let stop1 = Session {
+        progress: false,
+        stop_after: Some(2),
     };
     let root = temp_dir("search");
     let full = root.join("full");
@@ -247,7 +245,7 @@ fn pipeline_refuses_a_retraining_of_another_genotype() {
     let mut config = tiny_train(&root, 110, 40);
     config.arch = arch.clone();
     let train = root.join("retrain");
-    RunDir::create(&train, &config).unwrap();
+    create(&train, &config).unwrap();
     trainer::pipeline::check_train_arch(&train, &arch).unwrap();
     // The same genotype at other bit widths is another network.
     let other = parse_arch(&genotype.to_string_lossy(), Some(8)).unwrap();

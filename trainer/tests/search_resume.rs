@@ -3,8 +3,9 @@
 
 use std::path::Path;
 
+use trainer::run::Session;
 use trainer::search::config::SearchConfig;
-use trainer::search::run::{Session, search};
+use trainer::search::run::search;
 use trainer::settings::Preset;
 
 mod common;
@@ -12,10 +13,7 @@ use common::{repo, temp_path, tiny_search};
 
 /// A session without progress output that runs to the end.
 fn quiet() -> Session {
-    Session {
-        quiet: true,
-        stop_at: None,
-    }
+    Session::default()
 }
 
 #[test]
@@ -32,8 +30,8 @@ fn resumed_search_equals_uninterrupted() {
         &b,
         Some(&config),
         &Session {
-            quiet: true,
-            stop_at: Some(2),
+            progress: false,
+            stop_after: Some(2),
         },
     )
     .expect("first session");

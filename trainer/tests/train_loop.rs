@@ -10,7 +10,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use quantnas_core::image::RgbImage8;
 use trainer::data::Batch;
 use trainer::nn::{Network, Upscaler};
-use trainer::train::checkpoint;
+use trainer::train::folder;
 use trainer::train::{Learner, Session, TrainConfig, parse_arch, resume, start};
 
 mod common;
@@ -18,7 +18,7 @@ use common::{temp_path, tiny_train};
 
 fn load_last(run: &Path, config: &TrainConfig) -> Network {
     let m = Network::init(&config.arch.graph(), 99, &Device::flex()).unwrap();
-    checkpoint::load(run, "last", m, None).unwrap().0
+    folder::load(run, "last", m, None).unwrap().0
 }
 
 fn params(m: &Network) -> Vec<f32> {

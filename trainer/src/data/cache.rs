@@ -7,7 +7,7 @@ use std::sync::{Arc, OnceLock};
 use anyhow::{Context, Result, bail};
 use quantnas_core::image::RgbImage8;
 
-use crate::imageio::{IMAGE_EXTENSIONS, load_rgb8};
+use crate::imageio::{IMAGE_EXTENSIONS, is_image_file, load_rgb8};
 
 /// Lazily decoded, cached images of one folder.
 #[derive(Debug)]
@@ -144,12 +144,7 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) -> Result<()> {
             .path();
         if path.is_dir() && depth < 4 {
             collect(&path, out, depth + 1)?;
-        } else if path.is_file()
-            && path
-                .extension()
-                .and_then(|e| e.to_str())
-                .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
-        {
+        } else if path.is_file() && is_image_file(&path) {
             out.push(path);
         }
     }

@@ -1,12 +1,13 @@
 //! `trainer search`: the command-line face of the QuantNAS search.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::{ArgMatches, Args};
 
 use super::config::SearchConfig;
-use super::run::{SearchOutcome, Session, search};
+use super::run::{SearchOutcome, search};
+use crate::run::{Session, default_run_dir};
 
 /// Search an x4 super-resolution network and its per-layer bit widths (QuantNAS).
 ///
@@ -38,22 +39,14 @@ pub struct SearchArgs {
     pub config: SearchConfig,
 }
 
-/// A new run folder name under `runs/`.
-pub fn default_run_dir(prefix: &str) -> PathBuf {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    Path::new("runs").join(format!("{prefix}-{secs}"))
-}
-
 /// Runs the search (new or resumed) and returns its outcome.
 ///
 /// # Errors
 /// As [`search`].
 pub fn run_search(args: &SearchArgs, m: &ArgMatches) -> Result<SearchOutcome> {
     let session = Session {
-        quiet: args.quiet,
-        stop_at: None,
+        progress: !args.quiet,
+        stop_after: None,
     };
     let out = match &args.resume {
         Some(run) => search(run, None, &session)?,

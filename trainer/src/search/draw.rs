@@ -180,7 +180,7 @@ pub fn genotype_svg(g: &Genotype, report: &CostReport) -> String {
         let share: u64 = report
             .layers
             .iter()
-            .filter(|l| slot_of_layer(g.space, &l.name) == slot.name)
+            .filter(|l| l.slot == Some(i))
             .map(|l| l.bitops)
             .sum();
         let _ = write!(
@@ -225,21 +225,6 @@ pub fn genotype_svg(g: &Genotype, report: &CostReport) -> String {
     s
 }
 
-/// The slot a conv layer belongs to: its name without the `.convK` suffix, and for the
-/// Basic space's cells (`cell1.body2`) the shared slot (`body.body2`). Fixed layers map to
-/// names that are no slot.
-fn slot_of_layer(space: SearchSpace, layer: &str) -> String {
-    let base = layer.rsplit_once(".conv").map_or(layer, |(b, _)| b);
-    match (space, base.split_once('.')) {
-        (SearchSpace::BasicA | SearchSpace::BasicB, Some((cell, rest)))
-            if cell.starts_with("cell") =>
-        {
-            format!("body.{rest}")
-        }
-        _ => base.to_string(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -255,13 +240,11 @@ mod tests {
         assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
         assert_eq!(svg.matches("<rect").count(), 1 + 8 + 3);
         // Every layer is attributed to exactly one slot box: the shares sum to 100 %.
-        let total: u64 = space
-            .slots()
-            .iter()
-            .map(|slot| {
+        let total: u64 = (0..space.slots().len())
+            .map(|i| {
                 r.layers
                     .iter()
-                    .filter(|l| slot_of_layer(space, &l.name) == slot.name)
+                    .filter(|l| l.slot == Some(i))
                     .map(|l| l.bitops)
                     .sum::<u64>()
             })

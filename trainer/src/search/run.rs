@@ -27,7 +27,6 @@ use burn::module::Module;
 use burn::tensor::{Device, Tensor, TensorData};
 use quantnas_core::arch::{Arch, Genotype, SCALE};
 use quantnas_core::cost::{REPORT_LR_SIDE, cost, reported_bitops};
-use quantnas_core::image::RgbImage8;
 use quantnas_core::metrics::score_sr;
 use serde::{Deserialize, Serialize};
 
@@ -40,14 +39,15 @@ use super::noise::NoiseSource;
 use super::penalty::BitOpsPenalty;
 use super::schedule::entropy_weight_at;
 use super::step::{IterParams, IterStats, SearchLearner};
-use crate::data::{ImageCache, Loader, LoaderConfig};
-use crate::train::checkpoint::{
+use crate::data::{ImageCache, Loader, LoaderConfig, patch};
+use crate::run::Session;
+use crate::run::checkpoint::{
     STATE_FILE, find, load_module, load_optim, remove, save_module, save_optim, write_atomic,
 };
-use crate::train::progress::{Progress, ProgressMode};
-use crate::train::run_dir::{
+use crate::run::dir::{
     LOG_FILE, METRICS_FILE, RunDir, cut_csv, cut_log, read_config_as, write_file_atomic,
 };
+use crate::run::progress::{Progress, ProgressMode};
 use crate::train::validate::{ValImage, load_val};
 
 /// Metrics columns, one row per epoch.
@@ -123,23 +123,10 @@ fn val_crops(set: &[ValImage], crop: usize) -> Vec<ValImage> {
         .filter(|v| v.lr.width >= crop && v.lr.height >= crop)
         .map(|v| {
             let (x, y) = ((v.lr.width - crop) / 2, (v.lr.height - crop) / 2);
-            let cut = |img: &RgbImage8, x: usize, y: usize, side: usize| {
-                let mut data = Vec::with_capacity(side * side * 3);
-                for row in y..y + side {
-                    data.extend_from_slice(
-                        &img.data[(row * img.width + x) * 3..(row * img.width + x + side) * 3],
-                    );
-                }
-                RgbImage8 {
-                    width: side,
-                    height: side,
-                    data,
-                }
-            };
             ValImage {
                 name: v.name.clone(),
-                lr: cut(&v.lr, x, y, crop),
-                hr: cut(&v.hr, x * SCALE, y * SCALE, crop * SCALE),
+                lr: patch::crop(&v.lr, x, y, crop),
+                hr: patch::crop(&v.hr, x * SCALE, y * SCALE, crop * SCALE),
                 gray: v.gray,
             }
         })
@@ -172,16 +159,6 @@ fn validate(l: &SearchLearner, crops: &[ValImage]) -> Result<f64> {
         sum += score_sr(&sr, &v.hr, v.gray, SCALE)?.psnr;
     }
     Ok(sum / crops.len() as f64)
-}
-
-/// How one session of a search runs.
-#[derive(Clone, Debug, Default)]
-pub struct Session {
-    /// No progress output (neither the bar nor, off a terminal, the plain lines).
-    pub quiet: bool,
-    /// Stop (after a checkpoint) once this many iterations are done, as if killed there;
-    /// `--resume` continues. Used by tests of resumption.
-    pub stop_at: Option<usize>,
 }
 
 /// Cuts the search folder back to checkpoint `state` (`None`: to a search that has not
@@ -218,7 +195,7 @@ fn cut_back(run: &Path, state: Option<&SearchState>) -> Result<()> {
 /// Starts a new search in `run` (with `config`), or continues the one there (`None`):
 /// from its last checkpoint, afresh if a kill came before the first, or (a finished
 /// search) straight to writing its result. Returns `None` when the session stopped early
-/// at `session.stop_at`.
+/// at `session.stop_after`.
 ///
 /// # Errors
 /// Bad settings or data, a folder that is not a search (`None`) or already holds one
@@ -228,10 +205,9 @@ pub fn search(
     config: Option<&SearchConfig>,
     session: &Session,
 ) -> Result<Option<SearchOutcome>> {
-    let quiet = session.quiet;
     let (config, mut dir): (SearchConfig, RunDir) = match config {
-        Some(c) => (c.clone(), RunDir::create_with(run, c, METRICS_HEADER)?),
-        None => (read_config_as(run)?, RunDir::open_with(run)?),
+        Some(c) => (c.clone(), RunDir::create(run, c, METRICS_HEADER)?),
+        None => (read_config_as(run)?, RunDir::open(run)?),
     };
     let bits = config.search_bits()?;
     let device = Device::flex().autodiff();
@@ -284,7 +260,7 @@ pub fn search(
 
     let total = config.total_iters();
     let bar = Progress::new(
-        ProgressMode::auto(!quiet),
+        ProgressMode::auto(session.progress),
         "search",
         total as u64,
         state.iter as u64,
@@ -293,6 +269,7 @@ pub fn search(
     let elapsed_before = state.elapsed_s;
     let mut sums = IterStats::default();
     let mut n_in_epoch = 0usize;
+    let first_iter = state.iter;
     while state.iter < total {
         let it = state.iter;
         let mu = config.entropy_coef * entropy_weight_at(it, total, config.epochs);
@@ -332,7 +309,8 @@ pub fn search(
             save(run, &learner, &state)?;
             sums = IterStats::default();
             n_in_epoch = 0;
-            if session.stop_at.is_some_and(|s| state.iter >= s) && state.iter < total {
+            let done = (state.iter - first_iter) as u64;
+            if session.stop_after.is_some_and(|n| done >= n) && state.iter < total {
                 dir.log(&format!(
                     "session stopped at iteration {} as asked",
                     state.iter

@@ -6,7 +6,8 @@ use anyhow::{Result, bail};
 use clap::{ArgMatches, Args};
 
 use super::config::{TrainConfig, parse_arch};
-use super::fit::{Session, resume, start};
+use super::fit::{resume, start};
+use crate::run::Session;
 
 /// Train a network with quantization-aware training (LSQ weights, HWGQ activations).
 ///

@@ -7,15 +7,16 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 
-use super::checkpoint::{self, TrainState};
 use super::config::TrainConfig;
-use super::progress::{Progress, ProgressMode};
-use super::run_dir::{METRICS_FILE, METRICS_HEADER, RunDir, cut_csv, cut_log};
+use super::folder::{self, METRICS_HEADER, TrainState};
 use super::step::{Learner, StepStats};
 use super::validate::{ValImage, load_val, validate};
 use crate::data::{ImageCache, Loader, LoaderConfig};
 use crate::imageio::save_png;
 use crate::nn::{Network, Upscaler};
+use crate::run::dir::{LOG_FILE, METRICS_FILE, RunDir, cut_csv, cut_log};
+use crate::run::progress::{Progress, ProgressMode};
+use crate::run::{Session, checkpoint};
 
 /// Validation images saved as samples at each validation.
 const SAMPLES: usize = 2;
@@ -31,15 +32,6 @@ pub struct RunSummary {
     pub best_step: u64,
     /// Total training wall time (seconds, all sessions).
     pub elapsed_s: f64,
-}
-
-/// Options of a training session that are not part of the run's settings.
-#[derive(Clone, Debug, Default)]
-pub struct Session {
-    /// Show progress on stderr (a bar on a terminal, plain lines otherwise).
-    pub progress: bool,
-    /// Stop after this many steps in this session (tests simulate a kill with it).
-    pub stop_after: Option<u64>,
 }
 
 fn network(config: &TrainConfig) -> Result<(Network, Learner)> {
@@ -62,7 +54,7 @@ fn fresh_state() -> TrainState {
 /// # Errors
 /// A folder with a run in it, then see [`fit`].
 pub fn start(run: &Path, config: &TrainConfig, session: &Session) -> Result<RunSummary> {
-    let dir = RunDir::create(run, config)?;
+    let dir = folder::create(run, config)?;
     let (_, learner) = network(config)?;
     fit(dir, config, learner, fresh_state(), session)
 }
@@ -76,10 +68,10 @@ pub fn start(run: &Path, config: &TrainConfig, session: &Session) -> Result<RunS
 /// A folder that is not a run (no `config.json`) or a checkpoint that does not load, then
 /// see [`fit`].
 pub fn resume(run: &Path, session: &Session) -> Result<RunSummary> {
-    let config = super::run_dir::read_config(run)?;
+    let config = folder::read_config(run)?;
     let (model, mut learner) = network(&config)?;
     let resumed = if checkpoint::find(run, "last").is_ok() {
-        let (model, optim, state) = checkpoint::load(run, "last", model, Some(learner.optim))
+        let (model, optim, state) = folder::load(run, "last", model, Some(learner.optim))
             .with_context(|| format!("resuming {}", run.display()))?;
         learner.model = model;
         learner.optim = optim.unwrap_or_else(super::step::adam);
@@ -88,7 +80,7 @@ pub fn resume(run: &Path, session: &Session) -> Result<RunSummary> {
         None
     };
     let state = cut_back(run, resumed.as_ref())?;
-    let mut dir = RunDir::open_with(run)?;
+    let mut dir = RunDir::open(run)?;
     match &resumed {
         Some(s) => dir.log(&format!("resumed from the checkpoint at step {}", s.step)),
         None => dir.log("resumed with no checkpoint yet: starting afresh"),
@@ -101,10 +93,7 @@ pub fn resume(run: &Path, session: &Session) -> Result<RunSummary> {
 fn cut_back(run: &Path, state: Option<&TrainState>) -> Result<TrainState> {
     let step = state.map_or(0, |s| s.step);
     cut_csv(&run.join(METRICS_FILE), METRICS_HEADER, step)?;
-    cut_log(
-        &run.join(super::run_dir::LOG_FILE),
-        state.map_or(Some(0), |s| s.log_len),
-    )?;
+    cut_log(&run.join(LOG_FILE), state.map_or(Some(0), |s| s.log_len))?;
     // Samples of validations after the checkpoint are made again when the run gets there.
     if let Ok(entries) = std::fs::read_dir(run.join("samples")) {
         for e in entries.flatten() {

@@ -1,16 +1,15 @@
 //! QAT training of fixed networks and derived genotypes (spec §7): settings and presets,
 //! the run folder, checkpoints, the step, the loop and resuming.
 
-pub mod checkpoint;
 pub mod cli;
 pub mod clip;
 pub mod config;
 pub mod fit;
-pub mod progress;
-pub mod run_dir;
+pub mod folder;
 pub mod step;
 pub mod validate;
 
 pub use config::{Preset, TrainConfig, parse_arch};
-pub use fit::{RunSummary, Session, resume, start};
+pub use crate::run::Session;
+pub use fit::{RunSummary, resume, start};
 pub use step::{Learner, StepStats};

@@ -3,7 +3,7 @@
 //! `optim.bpk` (Adam moments, `last` only) and `state.json`.
 //!
 //! Writes are atomic: a checkpoint is written to `.NAME.tmp` and swapped in with renames,
-//! so a run killed while saving still has its previous checkpoint (and [`load`] also
+//! so a run killed while saving still has its previous checkpoint (and [`load_as`] also
 //! accepts the `.NAME.old` left by a kill between the two renames). A half-written
 //! `.NAME.tmp` is never read, and the next save replaces it.
 
@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use burn::module::Module;
 use burn::optim::ModuleOptimizer;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// Model weights file inside a checkpoint folder.
 pub const MODEL_FILE: &str = "model.bpk";
@@ -21,23 +21,6 @@ pub const MODEL_FILE: &str = "model.bpk";
 pub const OPTIM_FILE: &str = "optim.bpk";
 /// Progress file inside a checkpoint folder.
 pub const STATE_FILE: &str = "state.json";
-
-/// Where a run stands.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct TrainState {
-    /// Optimiser steps done.
-    pub step: u64,
-    /// Best validation PSNR so far (dB).
-    pub best_psnr: f64,
-    /// Step of the best validation PSNR.
-    pub best_step: u64,
-    /// Wall time spent training so far, over all sessions (seconds).
-    pub elapsed_s: f64,
-    /// Bytes of `log.txt` when this checkpoint was written: a resume cuts the log back to
-    /// it (absent in checkpoints written before it was recorded).
-    #[serde(default)]
-    pub log_len: Option<u64>,
-}
 
 /// `run/checkpoints/name`.
 pub fn dir(run: &Path, name: &str) -> PathBuf {
@@ -139,24 +122,11 @@ pub fn find(run: &Path, name: &str) -> Result<PathBuf> {
     bail!("{} has no `{name}` checkpoint", run.display())
 }
 
-/// Loads checkpoint `name` into `model` (which must have the run's architecture), and
-/// the optimiser state into `optim` if given.
+/// Loads checkpoint `name` into `model` (which must have the run's architecture), the
+/// optimiser state into `optim` if given, and the checkpoint's progress state.
 ///
 /// # Errors
 /// A missing checkpoint or files that do not match the model.
-pub fn load<M: Module>(
-    run: &Path,
-    name: &str,
-    model: M,
-    optim: Option<ModuleOptimizer>,
-) -> Result<(M, Option<ModuleOptimizer>, TrainState)> {
-    load_as(run, name, model, optim)
-}
-
-/// [`load`] with any progress-state type.
-///
-/// # Errors
-/// As [`load`].
 pub fn load_as<M: Module, S: serde::de::DeserializeOwned>(
     run: &Path,
     name: &str,

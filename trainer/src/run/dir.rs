@@ -1,10 +1,11 @@
-//! A run folder:
+//! A run folder (of a search, a training or a pipeline; the search's metrics have other
+//! columns, see `search/run.rs`):
 //!
 //! ```text
 //! RUN/config.json        resolved settings (what --resume reads back)
 //! RUN/log.txt            human-readable log, appended by every session
 //! RUN/metrics.csv        step,lr,loss,grad_norm,val_psnr,val_ssim,elapsed_s
-//! RUN/checkpoints/last/  model.bpk optim.bpk state.json (see checkpoint.rs)
+//! RUN/checkpoints/last/  model.bpk optim.bpk state.json (see [`super::checkpoint`])
 //! RUN/checkpoints/best/  model.bpk state.json (best validation PSNR)
 //! RUN/samples/           SR outputs of the first validation images at each validation
 //! ```
@@ -20,16 +21,12 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
-use super::config::TrainConfig;
-
 /// Settings file of a run folder.
 pub const CONFIG_FILE: &str = "config.json";
 /// Log file of a run folder.
 pub const LOG_FILE: &str = "log.txt";
 /// Metrics file of a run folder.
 pub const METRICS_FILE: &str = "metrics.csv";
-/// Metrics file header.
-pub const METRICS_HEADER: &str = "step,lr,loss,grad_norm,val_psnr,val_ssim,elapsed_s";
 
 /// An open run folder.
 #[derive(Debug)]
@@ -63,7 +60,7 @@ pub fn write_file_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
 }
 
-/// Whether `path` holds nothing but what an interrupted [`RunDir::create_with`] leaves
+/// Whether `path` holds nothing but what an interrupted [`RunDir::create`] leaves
 /// before its config is in place: empty folders and a temporary config file.
 fn is_blank(path: &Path) -> bool {
     let Ok(entries) = fs::read_dir(path) else {
@@ -85,21 +82,12 @@ fn is_blank(path: &Path) -> bool {
 
 impl RunDir {
     /// Creates a new run folder (it must not exist, be empty, or hold only what a start
-    /// killed before writing its config left) and writes its config.
+    /// killed before writing its config left), writes its config and the metrics header.
     ///
     /// # Errors
     /// A folder with a run in it (use `--resume` to continue it), or files that cannot be
     /// written.
-    pub fn create(path: &Path, config: &TrainConfig) -> Result<Self> {
-        Self::create_with(path, config, METRICS_HEADER)
-    }
-
-    /// [`RunDir::create`] for any serialisable config and metrics header (the search uses
-    /// the same folder layout).
-    ///
-    /// # Errors
-    /// As [`RunDir::create`].
-    pub fn create_with(
+    pub fn create(
         path: &Path,
         config: &impl serde::Serialize,
         metrics_header: &str,
@@ -124,23 +112,14 @@ impl RunDir {
             &path.join(METRICS_FILE),
             format!("{metrics_header}\n").as_bytes(),
         )?;
-        Self::open_with(path)
+        Self::open(path)
     }
 
-    /// Opens an existing run folder and reads its config.
-    ///
-    /// # Errors
-    /// A folder without a readable `config.json`.
-    pub fn open(path: &Path) -> Result<(Self, TrainConfig)> {
-        let config = read_config(path)?;
-        Ok((Self::open_with(path)?, config))
-    }
-
-    /// Opens an existing run folder for appending, whatever its config type.
+    /// Opens an existing run folder for appending.
     ///
     /// # Errors
     /// Log or metrics files that cannot be opened.
-    pub fn open_with(path: &Path) -> Result<Self> {
+    pub fn open(path: &Path) -> Result<Self> {
         Ok(RunDir {
             path: path.to_path_buf(),
             log: append(&path.join(LOG_FILE))?,
@@ -240,21 +219,13 @@ pub fn cut_log(path: &Path, len: Option<u64>) -> Result<()> {
     Ok(())
 }
 
-/// Reads `RUN/config.json`.
-///
-/// # Errors
-/// A missing or invalid file.
-pub fn read_config(run: &Path) -> Result<TrainConfig> {
-    read_config_as(run)
-}
-
 /// Whether `run` holds a run (its `config.json` exists; it is written atomically, so an
 /// existing one is complete).
 pub fn has_config(run: &Path) -> bool {
     run.join(CONFIG_FILE).is_file()
 }
 
-/// Reads `RUN/config.json` as any config type.
+/// Reads `RUN/config.json` (a search's, a training's, a pipeline's).
 ///
 /// # Errors
 /// A missing or invalid file.
