@@ -6,10 +6,12 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 
+#[path = "common/pattern.rs"]
+mod pattern;
+
 /// The networks benchmarked.
 mod nets {
     use quantnas_core::arch::{Arch, Bits, Choice, Genotype, Op, Residual, SearchSpace};
-    use quantnas_core::image::Planes;
     use quantnas_core::model::{ConvParams, Model, NodeParams, Pcg32};
 
     /// A Basic-B genotype with mixed 4/8 bits (ADQ), in slot order h1, h2, body1, body2,
@@ -56,20 +58,7 @@ mod nets {
         m
     }
 
-    /// A smooth test image in [0, 1].
-    pub fn image(h: usize, w: usize) -> Planes {
-        let mut data = Vec::with_capacity(3 * h * w);
-        for c in 0..3 {
-            for y in 0..h {
-                for x in 0..w {
-                    data.push(
-                        0.5 + 0.45 * ((x as f32 * 0.05 + c as f32).sin() * (y as f32 * 0.07).cos()),
-                    );
-                }
-            }
-        }
-        Planes::new(3, h, w, data).expect("image")
-    }
+    pub use super::pattern::image;
 }
 
 /// Time to upscale, integer path vs reference path, one thread.

@@ -13,8 +13,10 @@ use std::time::Instant;
 
 use quantnas_core::arch::{Arch, Bits};
 use quantnas_core::engine::{Engine, Isa};
-use quantnas_core::image::Planes;
 use quantnas_core::model::Model;
+
+#[path = "common/pattern.rs"]
+mod pattern;
 
 struct Opts {
     size: usize,
@@ -55,21 +57,6 @@ fn opts() -> Opts {
     o
 }
 
-/// A smooth test image in [0, 1] (timing does not depend on the content).
-fn image(n: usize) -> Planes {
-    let mut data = Vec::with_capacity(3 * n * n);
-    for c in 0..3 {
-        for y in 0..n {
-            for x in 0..n {
-                data.push(
-                    0.5 + 0.45 * ((x as f32 * 0.05 + c as f32).sin() * (y as f32 * 0.07).cos()),
-                );
-            }
-        }
-    }
-    Planes::new(3, n, n, data).expect("image")
-}
-
 fn median(v: &mut [f64]) -> f64 {
     v.sort_by(f64::total_cmp);
     let n = v.len();
@@ -88,7 +75,7 @@ struct Variant {
 }
 
 fn bench_model(name: &str, model: Model, o: &Opts, out: &mut Vec<serde_json::Value>) {
-    let x = image(o.size);
+    let x = pattern::image(o.size, o.size);
     let base = Engine::new(model.clone()).expect("engine");
     let macs = base.cost(o.size, o.size).expect("cost").macs;
     let mut variants = vec![Variant {

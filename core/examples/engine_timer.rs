@@ -15,8 +15,10 @@ use std::time::Instant;
 
 use quantnas_core::arch::NodeKind;
 use quantnas_core::engine::{Engine, Isa};
-use quantnas_core::image::Planes;
 use quantnas_core::model::{ConvParams, Model, NodeParams};
+
+#[path = "../benches/common/pattern.rs"]
+mod pattern;
 
 fn arg(args: &[String], name: &str) -> Option<String> {
     args.iter()
@@ -76,13 +78,7 @@ fn main() {
         let isa = Isa::from_name(&name).expect("unknown --isa");
         engine = engine.with_isa(isa).expect("isa");
     }
-    let data = (0..3 * side * side)
-        .map(|i| {
-            let (c, y, x) = (i / (side * side), (i / side) % side, i % side);
-            0.5 + 0.45 * ((x as f32 * 0.05 + c as f32).sin() * (y as f32 * 0.07).cos())
-        })
-        .collect();
-    let x = Planes::new(3, side, side, data).expect("image");
+    let x = pattern::image(side, side);
     eprintln!(
         "engine_timer: {} kernel, {} thread(s)",
         engine.isa(),

@@ -277,7 +277,7 @@ impl Engine {
     pub fn upscale_planes_stats(&self, x: &Planes) -> Result<(Planes, RunStats), ModelError> {
         self.check_input(x.channels, x.height, x.width)?;
         let mut pool = self.take_pool();
-        let mut data = pool.f32(x.data.len());
+        let mut data = pool.f32_overwritten(x.data.len());
         data.copy_from_slice(&x.data);
         let input = Tensor::f32(x.channels, x.height, x.width, data);
         let run = self.run(input, &mut pool);
@@ -380,11 +380,15 @@ impl Engine {
                     let mut dst = dst;
                     let src = floats(get(&vals, src)?)?;
                     let v = floats_mut(&mut dst)?;
-                    if is_add {
-                        ops::add_assign(v, src)
-                    } else {
-                        ops::mul_assign(v, src)
-                    }
+                    // Element-wise, so any split over the threads gives the same bits.
+                    self.threads.for_pieces(v, 1, |at, d| {
+                        let s = &src[at..][..d.len()];
+                        if is_add {
+                            ops::add_assign(d, s)
+                        } else {
+                            ops::mul_assign(d, s)
+                        }
+                    });
                     dst
                 }
                 NodeKind::Concat { inputs } => {
@@ -409,13 +413,18 @@ impl Engine {
                     if dies(*input) {
                         let mut t = take(&mut vals, *input, &mut reused)?;
                         let plane = t.plane();
-                        ops::batch_norm_assign(floats_mut(&mut t)?, plane, scale, shift);
+                        // Pieces of whole channels.
+                        self.threads
+                            .for_pieces(floats_mut(&mut t)?, plane, |at, d| {
+                                let c = at / plane.max(1);
+                                ops::batch_norm_assign(d, plane, &scale[c..], &shift[c..])
+                            });
                         t
                     } else {
                         // The input lives on (an ADQ skip): normalise into a new buffer
                         // instead of copying it first.
                         let x = get(&vals, *input)?;
-                        let mut v = pool.f32(0);
+                        let mut v = pool.empty_f32(x.values().len());
                         ops::batch_norm_into(floats(x)?, x.plane(), scale, shift, &mut v);
                         Tensor::f32(x.c, x.h, x.w, v)
                     }
@@ -432,7 +441,10 @@ impl Engine {
                         &mut reused,
                         pool,
                     )?;
-                    ops::adq_assign(floats_mut(&mut t)?, floats(get(&vals, *skip)?)?, factor);
+                    let skip = floats(get(&vals, *skip)?)?;
+                    self.threads.for_pieces(floats_mut(&mut t)?, 1, |at, d| {
+                        ops::adq_assign(d, &skip[at..][..d.len()], factor)
+                    });
                     t
                 }
                 NodeKind::MaxPool {

@@ -211,7 +211,8 @@ impl IntConv {
         let (oh, ow) = g.out_size(x.h, x.w);
         // Output planes of `r` rows of `ow·r` values per conv row.
         let (planes, plane, row) = (g.cout / (r * r), oh * ow * r * r, ow * r * r);
-        let mut data = pool.data(mode != OutMode::F32, g.cout * oh * ow);
+        // Every value is written below (all rows of every channel).
+        let mut data = pool.overwritten(mode != OutMode::F32, g.cout * oh * ow);
         let parts = even_ranges(oh, if g.tiled() { threads.count() } else { 1 });
         // Channel `co` is sub-row `i`, sub-column `j` of output plane `c`.
         let place = |co: usize, y: usize| {

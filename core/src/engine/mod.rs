@@ -41,3 +41,5 @@ pub use dot::Isa;
 pub use exec::{Engine, MAX_INPUT_PIXELS, RunStats};
 pub use ops::{adq_factor, unbiased_std};
 pub use quant::{hwgq_code, hwgq_code_plain, max_code};
+#[doc(hidden)]
+pub use rows::row_loops_agree;

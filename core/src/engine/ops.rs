@@ -48,14 +48,15 @@ pub(crate) fn tile(x: &Tensor, times: usize) -> Tensor {
 pub(crate) fn pixel_shuffle(x: &Tensor, r: usize, pool: &mut Pool) -> Tensor {
     let (c, h, w) = (x.c / (r * r), x.h, x.w);
     let n = c * h * w * r * r;
+    // `shuffle` writes every value.
     let data = match &x.data {
         Data::F32(v) => {
-            let mut out = pool.f32(n);
+            let mut out = pool.f32_overwritten(n);
             shuffle(v, c, h, w, r, &mut out);
             Data::F32(out)
         }
         Data::Codes(v) => {
-            let mut out = pool.codes(n);
+            let mut out = pool.codes_overwritten(n);
             shuffle(v, c, h, w, r, &mut out);
             Data::Codes(out)
         }
@@ -69,19 +70,35 @@ pub(crate) fn pixel_shuffle(x: &Tensor, r: usize, pool: &mut Pool) -> Tensor {
 }
 
 fn shuffle<T: Copy>(v: &[T], c: usize, h: usize, w: usize, r: usize, out: &mut [T]) {
-    let (oh, ow) = (h * r, w * r);
+    match r {
+        2 => shuffle_by::<T, 2>(v, c, h, w, out),
+        3 => shuffle_by::<T, 3>(v, c, h, w, out),
+        4 => shuffle_by::<T, 4>(v, c, h, w, out),
+        _ => {
+            let ow = w * r;
+            for (k, d) in out.iter_mut().enumerate() {
+                let (co, oy, ox) = (k / (h * r * ow), (k / ow) % (h * r), k % ow);
+                let (y, i, x, j) = (oy / r, oy % r, ox / r, ox % r);
+                *d = v[((co * r * r + i * r + j) * h + y) * w + x];
+            }
+        }
+    }
+}
+
+/// [`shuffle`] by a factor known at compile time: the `R` sources of one output row are
+/// a fixed array (no allocation per row), read in step so each output value is written
+/// once, in order.
+fn shuffle_by<T: Copy, const R: usize>(v: &[T], c: usize, h: usize, w: usize, out: &mut [T]) {
+    let ow = w * R;
     for co in 0..c {
         for y in 0..h {
-            for i in 0..r {
-                let dst = &mut out[(co * oh + y * r + i) * ow..][..ow];
-                // The r sources of one output row, read in step so each output value is
-                // written once, in order.
-                let src: Vec<&[T]> = (0..r)
-                    .map(|j| &v[((co * r * r + i * r + j) * h + y) * w..][..w])
-                    .collect();
-                for (x, d) in dst.chunks_exact_mut(r).enumerate() {
-                    for (j, d) in d.iter_mut().enumerate() {
-                        *d = src[j][x];
+            for i in 0..R {
+                let dst = &mut out[(co * h * R + y * R + i) * ow..][..ow];
+                let src: [&[T]; R] =
+                    core::array::from_fn(|j| &v[((co * R * R + i * R + j) * h + y) * w..][..w]);
+                for (x, d) in dst.chunks_exact_mut(R).enumerate() {
+                    for (d, s) in d.iter_mut().zip(&src) {
+                        *d = s[x];
                     }
                 }
             }
@@ -195,6 +212,27 @@ mod tests {
 
     fn t(c: usize, h: usize, w: usize) -> Tensor {
         Tensor::f32(c, h, w, (0..c * h * w).map(|i| i as f32).collect())
+    }
+
+    /// Every factor's path (the fixed-array ones and the general one) follows the
+    /// formula on floats and on codes.
+    #[test]
+    fn every_shuffle_factor_follows_the_formula() {
+        for r in 1..=5 {
+            let (c, h, w) = (2, 3, 4);
+            let v: Vec<u8> = (0..c * r * r * h * w).map(|i| (i % 251) as u8).collect();
+            let mut out = alloc::vec![0; v.len()];
+            shuffle(&v, c, h, w, r, &mut out);
+            for co in 0..c {
+                for oy in 0..h * r {
+                    for ox in 0..w * r {
+                        let (y, i, x, j) = (oy / r, oy % r, ox / r, ox % r);
+                        let want = v[((co * r * r + i * r + j) * h + y) * w + x];
+                        assert_eq!(out[(co * h * r + oy) * w * r + ox], want, "r {r}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -55,6 +55,39 @@ impl Threads {
     }
 }
 
+/// Fewest values a thread is given by [`Threads::for_pieces`]: below this, waking a
+/// thread costs more than the element-wise work it would take over.
+const MIN_PIECE: usize = 1 << 15;
+
+impl Threads {
+    /// `f(start, piece)` for contiguous pieces of `dst` that cover it, one per thread
+    /// (each a multiple of `align` values long, except the last), in parallel when there
+    /// is a pool. For element-wise ops, whose results do not depend on the split.
+    pub fn for_pieces<T: Send>(
+        &self,
+        dst: &mut [T],
+        align: usize,
+        f: impl Fn(usize, &mut [T]) + Sync + Send,
+    ) {
+        let align = align.max(1);
+        let n = self.count().min(dst.len() / MIN_PIECE).max(1);
+        if n == 1 {
+            return f(0, dst);
+        }
+        let units = dst.len().div_ceil(align);
+        let mut pieces = Vec::with_capacity(n);
+        let (mut rest, mut start) = (dst, 0);
+        for r in even_ranges(units, n) {
+            let len = ((r.end - r.start) * align).min(rest.len());
+            let (head, tail) = rest.split_at_mut(len);
+            pieces.push((start, head));
+            start += len;
+            rest = tail;
+        }
+        self.map(pieces, |(start, piece)| f(start, piece));
+    }
+}
+
 /// Splits the `c` planes of `buf` (`plane = rows·row` values each) into the row ranges
 /// `parts`: `out[i][ch]` is rows `parts[i]` of plane `ch`.
 pub(crate) fn split_planes<'a, T>(
@@ -94,5 +127,36 @@ mod tests {
         let parts = split_planes(&mut buf, 15, 3, &[0..2, 2..5]);
         assert_eq!(parts[0][1], &[15, 16, 17, 18, 19, 20][..]);
         assert_eq!(parts[1][0], &[6, 7, 8, 9, 10, 11, 12, 13, 14][..]);
+    }
+
+    /// Pieces cover the buffer once, in order, aligned; with a pool there is one per
+    /// thread.
+    #[test]
+    fn pieces_cover_the_buffer_aligned() {
+        #[cfg(feature = "threads")]
+        let pools = [Threads::default(), Threads::new(2), Threads::new(3)];
+        #[cfg(not(feature = "threads"))]
+        let pools = [Threads::default()];
+        for t in pools {
+            for len in [0, 5, MIN_PIECE * 3 + 7] {
+                let mut buf = vec![0u32; len];
+                let starts = std::sync::Mutex::new(Vec::new());
+                t.for_pieces(&mut buf, 10, |start, piece| {
+                    for (i, v) in piece.iter_mut().enumerate() {
+                        *v += (start + i) as u32;
+                    }
+                    starts.lock().expect("lock").push((start, piece.len()));
+                });
+                assert!(buf.iter().enumerate().all(|(i, &v)| v == i as u32));
+                let mut s = starts.into_inner().expect("lock");
+                s.sort();
+                assert_eq!(s.len(), if len > MIN_PIECE { t.count() } else { 1 });
+                assert!(
+                    s[..s.len() - 1]
+                        .iter()
+                        .all(|&(st, l)| st % 10 == 0 && l % 10 == 0)
+                );
+            }
+        }
     }
 }

@@ -9,11 +9,16 @@ async function loadPackage() {
   if (res.ok && WebAssembly.validate(await res.arrayBuffer())) return import("../pkg-relaxed/quantnas_wasm.js");
   return import("../pkg/quantnas_wasm.js");
 }
-const { default: init, Image, Model, kernel } = await loadPackage();
+// Started here, awaited in the handler: the handler must be set while the module is first
+// evaluated. (Awaiting the package at the top level, as ad010cf did, set it only after
+// the fetch, so the bench's message arrived with no handler and was dropped; the worker
+// never answered and the page was closed by the time-out.)
+const pkg = loadPackage();
 
 self.onmessage = async (e) => {
   const { rounds, side } = e.data;
   try {
+    const { default: init, Image, Model, kernel } = await pkg;
     await init();
     ort.env.wasm.numThreads = 1;
     ort.env.wasm.simd = true;
