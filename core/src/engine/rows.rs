@@ -125,6 +125,29 @@ fn tap_row<'a>(wg: &'a [u8], zeros: &'a [u8], g: &Geometry, lay: &RowLayout, k: 
     }
 }
 
+/// The row loops that have wider builds, with their signatures: the one list from which
+/// [`on`]'s dispatchers and the x86 `Wide` methods (`dot/x86.rs`) are both made, by
+/// handing it to the macro `$then`.
+macro_rules! row_loops {
+    ($then:ident) => {
+        $then! {
+            codes_from_f32(src: &[f32], step: f32, max: u8, dst: &mut [u8]);
+            f32_from_sums(sums: &[i32], scale: f64, dst: &mut [f32]);
+            codes_from_sums(sums: &[i32], scale: f64, step: f32, max: u8, dst: &mut [u8]);
+            im2col(
+                wg: &[u8],
+                g: &Geometry,
+                lay: &RowLayout,
+                kq: usize,
+                zeros: &[u8],
+                quads: &mut [u8]
+            );
+        }
+    };
+}
+#[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+pub(crate) use row_loops;
+
 /// Dispatches each row loop to its build for `isa`'s vector width.
 pub(crate) mod on {
     use super::*;
@@ -132,53 +155,21 @@ pub(crate) mod on {
     #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
     use super::super::dot::x86::wide;
 
-    /// [`codes_from_f32`](super::codes_from_f32) on `isa`.
-    pub fn codes_from_f32(isa: Isa, src: &[f32], step: f32, max: u8, dst: &mut [u8]) {
-        #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
-        if let Some(w) = wide(isa) {
-            return w.codes_from_f32(src, step, max, dst);
-        }
-        let _ = isa;
-        super::codes_from_f32(src, step, max, dst)
+    macro_rules! dispatchers {
+        ($($name:ident($($arg:ident: $ty:ty),* $(,)?);)*) => {$(
+            #[doc = concat!("[`", stringify!($name), "`](super::", stringify!($name), ") on `isa`.")]
+            pub fn $name(isa: Isa, $($arg: $ty),*) {
+                #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+                if let Some(w) = wide(isa) {
+                    return w.$name($($arg),*);
+                }
+                let _ = isa;
+                super::$name($($arg),*)
+            }
+        )*};
     }
 
-    /// [`f32_from_sums`](super::f32_from_sums) on `isa`.
-    pub fn f32_from_sums(isa: Isa, sums: &[i32], scale: f64, dst: &mut [f32]) {
-        #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
-        if let Some(w) = wide(isa) {
-            return w.f32_from_sums(sums, scale, dst);
-        }
-        let _ = isa;
-        super::f32_from_sums(sums, scale, dst)
-    }
-
-    /// [`codes_from_sums`](super::codes_from_sums) on `isa`.
-    pub fn codes_from_sums(isa: Isa, sums: &[i32], scale: f64, step: f32, max: u8, dst: &mut [u8]) {
-        #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
-        if let Some(w) = wide(isa) {
-            return w.codes_from_sums(sums, scale, step, max, dst);
-        }
-        let _ = isa;
-        super::codes_from_sums(sums, scale, step, max, dst)
-    }
-
-    /// [`im2col`](super::im2col) on `isa`.
-    pub fn im2col(
-        isa: Isa,
-        wg: &[u8],
-        g: &Geometry,
-        lay: &RowLayout,
-        kq: usize,
-        zeros: &[u8],
-        quads: &mut [u8],
-    ) {
-        #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
-        if let Some(w) = wide(isa) {
-            return w.im2col(wg, g, lay, kq, zeros, quads);
-        }
-        let _ = isa;
-        super::im2col(wg, g, lay, kq, zeros, quads)
-    }
+    row_loops!(dispatchers);
 }
 
 /// Checks each row loop's build for `isa` ([`on`]) against the plain loop, bit for bit,

@@ -251,10 +251,11 @@ fn avx512_rows() -> bool {
     return cfg!(target_feature = "avx512dq") && cfg!(target_feature = "avx512vl");
 }
 
-/// Defines a method of [`Wide`] that runs a portable `#[inline(always)]` row loop
-/// compiled for that width.
-macro_rules! wide_method {
-    ($name:ident ( $($arg:ident : $ty:ty),* $(,)? )) => {
+/// Defines the methods of [`Wide`], one per row loop of
+/// [`rows::row_loops`](crate::engine::rows), each running that portable
+/// `#[inline(always)]` loop compiled for the width.
+macro_rules! wide_methods {
+    ($($name:ident($($arg:ident: $ty:ty),* $(,)?);)*) => {$(
         pub fn $name(self, $($arg: $ty),*) {
             #[target_feature(enable = "avx2")]
             unsafe fn avx2($($arg: $ty),*) {
@@ -273,21 +274,11 @@ macro_rules! wide_method {
                 }
             }
         }
-    };
+    )*};
 }
 
 use crate::engine::conv::{Geometry, RowLayout};
 
 impl Wide {
-    wide_method!(codes_from_f32(src: &[f32], step: f32, max: u8, dst: &mut [u8]));
-    wide_method!(f32_from_sums(sums: &[i32], scale: f64, dst: &mut [f32]));
-    wide_method!(codes_from_sums(sums: &[i32], scale: f64, step: f32, max: u8, dst: &mut [u8]));
-    wide_method!(im2col(
-        wg: &[u8],
-        g: &Geometry,
-        lay: &RowLayout,
-        kq: usize,
-        zeros: &[u8],
-        quads: &mut [u8],
-    ));
+    crate::engine::rows::row_loops!(wide_methods);
 }
