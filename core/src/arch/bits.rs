@@ -131,13 +131,32 @@ pub fn round_code(v: f32) -> f32 {
 }
 
 /// [`round_code`] for `0 ≤ t` (a clamped activation quotient), written so that it
-/// vectorises: `trunc(t)` plus one when the fraction `t − trunc(t)` is at least ½. The
-/// fraction is exact in `f32` (`trunc(t)` is within a factor 2 of `t`, or 0), so this is
-/// [`round_code`] exactly; NaN gives 0 and `t ≥ 2^31` saturates (callers clamp first).
+/// vectorises: [`round_code_small`] below 2²³; at and above it every float is an integer
+/// already. NaN gives 0.
 #[inline(always)]
 pub fn round_code_nonneg(t: f32) -> f32 {
-    let whole = t as i32 as f32;
-    whole + if t - whole >= 0.5 { 1.0 } else { 0.0 }
+    if t < TWO_POW_23 {
+        round_code_small(t)
+    } else if t >= TWO_POW_23 {
+        t
+    } else {
+        0.0
+    }
+}
+
+/// 2²³: from here on every `f32` is an integer.
+pub const TWO_POW_23: f32 = 8_388_608.0;
+
+/// [`round_code`] of `0 ≤ t < 2²³`, branch-free and without a float-to-int conversion
+/// (Rust's saturating `as` does not vectorise on x86): `(t + 2²³) − 2²³` is `t` rounded to
+/// an integer `r`, ties to even (exact: `t + 2²³` lies where floats are 1 apart), and a
+/// tie that went down (`t − r = ½`, exact by Sterbenz) goes up instead. The project's one
+/// fast form of the rule: the trainer's HWGQ pass ([`round_code_nonneg`]) and the
+/// engine's quantizer ([`hwgq_code`](crate::engine::hwgq_code)) are built on it.
+#[inline(always)]
+pub fn round_code_small(t: f32) -> f32 {
+    let r = (t + TWO_POW_23) - TWO_POW_23;
+    r + if t - r == 0.5 { 1.0 } else { 0.0 }
 }
 
 #[cfg(test)]
@@ -172,6 +191,9 @@ mod tests {
             (2.4999998, 2.0),
             (0.49999997, 0.0),
             (7.5, 8.0),
+            (8_388_607.5, 8_388_608.0),
+            (8_388_608.0, 8_388_608.0),
+            (3e9, 3e9),
         ] {
             assert_eq!(round_code(v), want, "{v}");
             if v >= 0.0 {
@@ -193,5 +215,6 @@ mod tests {
             bad += u64::from(round_code_nonneg(t) != round_code(t));
         }
         assert_eq!(bad, 0);
+        assert_eq!(round_code_nonneg(f32::NAN), 0.0);
     }
 }

@@ -11,7 +11,7 @@ mod op;
 mod parts;
 mod space;
 
-pub use bits::{BadBits, Bits, round_code, round_code_nonneg};
+pub use bits::{BadBits, Bits, TWO_POW_23, round_code, round_code_nonneg, round_code_small};
 pub use build::{SRRESNET_BLOCKS, espcn, rfdn_genotype, srresnet, supernet};
 pub use error::ArchError;
 pub use genotype::{Choice, GENOTYPE_FORMAT, GENOTYPE_VERSION, Genotype};

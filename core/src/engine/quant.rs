@@ -3,7 +3,7 @@
 //! Both executors and every conv use this one function, so the integer path and the
 //! fake-quant reference see exactly the same activation codes.
 
-use crate::arch::{Bits, round_code};
+use crate::arch::{Bits, TWO_POW_23, round_code, round_code_small};
 
 /// Largest activation code of a quantized width, as `u8` (15 or 255).
 pub fn max_code(bits: Bits) -> u8 {
@@ -26,19 +26,9 @@ pub fn hwgq_code(x: f32, step: f32, max_code: u8) -> u8 {
     } else {
         0.0
     };
-    round_small_nonneg(v / step) as u8
-}
-
-/// [`round_code`](crate::arch::round_code) of `0 ≤ t < 2²³` as an integer, with no
-/// float-to-int conversion (Rust's saturating `as` does not vectorise on x86): adding
-/// 2²³ rounds `t` to an integer, ties to even, and leaves that integer in the low
-/// mantissa bits; a tie that went down (`t − r = ½`, exact) goes up instead.
-#[inline(always)]
-fn round_small_nonneg(t: f32) -> u32 {
-    const MAGIC: f32 = 8_388_608.0; // 2²³
-    let m = t + MAGIC;
-    let r = m - MAGIC;
-    (m.to_bits() & 0x7F_FFFF) + u32::from(t - r == 0.5)
+    // The rounded quotient is an integer of at most 255; adding 2²³ back puts it in the
+    // low mantissa bits (exact), read without a float-to-int conversion.
+    ((round_code_small(v / step) + TWO_POW_23).to_bits() & 0xFF) as u8
 }
 
 /// The plain twin of [`hwgq_code`], written as the definition reads.
