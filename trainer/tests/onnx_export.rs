@@ -13,7 +13,10 @@
 //! *engine's own* output by up to ~100 levels (measured). So a random model's bound is
 //! one level or that self-sensitivity of the engine (its largest change under weights
 //! scaled by 1 ± 2⁻²⁰ and 1 ± 2⁻¹⁹), whichever is larger; a lowering error (a wrong op,
-//! layout or constant) moves outputs far beyond it. Bundled models get one level, flat.
+//! layout or constant) moves outputs far beyond it. Bundled models get one level, flat, on
+//! the crop; on the whole Set5 images, one level or the engine's sensitivity to 1 ± 2⁻²⁰
+//! on that image (a trained mixed 4/8-bit model still flips a code now and then over
+//! 10⁶ output values: the test prints how many values differ by more than one).
 //!
 //! ONNX Runtime runs in one `python3 tests/onnx_run.py` process (`onnx` and
 //! `onnxruntime` from `scripts/requirements-bench.txt`, installed by `.ci/install.sh`);
@@ -393,24 +396,52 @@ fn ort_matches_the_integer_engine_and_eval() {
 
     for (path, j) in bundled_jobs.iter().filter(|(_, j)| j % 2 == 0) {
         let eval = evaluate(path.to_str().unwrap(), &repo("data/Set5"), 4).unwrap();
-        let engine = Engine::new(Model::from_bytes(&fs::read(path).unwrap()).unwrap()).unwrap();
-        let (mut total, mut largest) = (0.0, 0);
+        let model = Model::from_bytes(&fs::read(path).unwrap()).unwrap();
+        let engines: Vec<Engine> = [1.0, 1.0 + 1.0 / 1_048_576.0, 1.0 - 1.0 / 1_048_576.0]
+            .into_iter()
+            .map(|f| Engine::new(scaled(&model, f)).unwrap())
+            .collect();
+        let (mut total, mut largest, mut over, mut values) = (0.0, 0, 0, 0);
         for ((item, (_, s, hr)), (_, _, out)) in
             set5.iter().zip(&set5_inputs).zip(&jobs[*j].inputs[1..])
         {
             let sr = read_output(out, s[2], s[3]);
             total += score_sr(&sr, hr, item.gray, 4).unwrap().psnr;
-            let want = engine.upscale(&bicubic_rgb8(hr, 0.25)).unwrap();
-            largest = largest.max(diff(&sr, &want).0);
+            let lr = bicubic_rgb8(hr, 0.25);
+            let want = engines[0].upscale(&lr).unwrap();
+            let sensitivity = engines[1..]
+                .iter()
+                .map(|e| diff(&e.upscale(&lr).unwrap(), &want).0)
+                .max()
+                .unwrap();
+            let d = diff(&sr, &want).0;
+            println!(
+                "  {}: largest difference {d} level(s), engine's own sensitivity {sensitivity}",
+                item.name
+            );
+            assert!(
+                d <= sensitivity.max(1),
+                "{} on {}: {d} levels from the engine",
+                path.display(),
+                item.name
+            );
+            largest = largest.max(d);
+            over += sr
+                .data
+                .iter()
+                .zip(&want.data)
+                .filter(|(a, b)| a.abs_diff(**b) > 1)
+                .count();
+            values += sr.data.len();
         }
         let ort = total / set5.len() as f64;
         println!(
             "{}: Set5 Y-PSNR eval {:.4} dB, ONNX Runtime {ort:.4} dB; largest difference \
-             from the engine on Set5 {largest} level(s)",
+             from the engine on Set5 {largest} level(s), {over} of {values} values by more \
+             than one",
             path.display(),
             eval.mean_psnr
         );
-        assert!(largest <= 1, "{}: {largest} levels on Set5", path.display());
         assert!(
             (ort - eval.mean_psnr).abs() <= 0.01,
             "{}: Set5 PSNR through ORT {ort} vs eval {}",

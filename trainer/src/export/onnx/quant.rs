@@ -3,7 +3,8 @@
 //! An activation quantizer is HWGQ (spec §3): `code = round(clamp(x, 0, step·(2^b−1)) /
 //! step)`, dequantized as `code·step` — a Q/DQ pair with scale `step` and zero point 0 into
 //! an unsigned type, whose saturation is the clamp: `uint8` at 8 bits, `uint4` at 4 bits
-//! (or `uint8` behind a `Clip` at `15·step` when 4-bit values go in 8-bit containers).
+//! (or, for 4-bit values in 8-bit containers, a `uint8` pair, a `Clip` at `15·step` and
+//! a second pair).
 //! Weights are stored as their LSQ codes (`int8`, or `int4` at 4 bits) and dequantized per
 //! output channel (axis 0) with the LSQ steps. ONNX rounds ties to even where the engine
 //! rounds them away from zero; a tie needs `x/step` to be exactly `k + ½`, which the tests'
@@ -37,32 +38,41 @@ pub fn activation(
     hint: &str,
 ) -> String {
     let int4 = bits == Bits::B4 && four == FourBit::Int4;
-    let mut input = x.to_string();
-    if bits == Bits::B4 && !int4 {
-        let top = step * bits.activation_max_code() as f32;
-        let top = g.constant(&format!("{hint}.clip_max"), |n| {
-            tensors::f32s(n, &[], &[top])
-        });
-        input = g.op("Clip", &[x, "", &top], &[], &format!("{hint}.clipped"));
-    }
     let scale = g.constant(&format!("{hint}.act_step"), |n| {
         tensors::f32s(n, &[], &[step])
     });
     let zero = g.constant(&format!("{hint}.act_zero"), |n| {
         tensors::zeros(n, &[], false, int4)
     });
-    let q = g.op(
-        "QuantizeLinear",
-        &[&input, &scale, &zero],
-        &[],
-        &format!("{hint}.act_codes"),
-    );
-    g.op(
-        "DequantizeLinear",
-        &[&q, &scale, &zero],
-        &[],
-        &format!("{hint}.act"),
-    )
+    let pair = |g: &mut GraphBuilder, x: &str, tag: &str| {
+        let q = g.op(
+            "QuantizeLinear",
+            &[x, &scale, &zero],
+            &[],
+            &format!("{hint}.act_codes{tag}"),
+        );
+        g.op(
+            "DequantizeLinear",
+            &[&q, &scale, &zero],
+            &[],
+            &format!("{hint}.act{tag}"),
+        )
+    };
+    let dq = pair(g, x, "");
+    if bits != Bits::B4 || int4 {
+        return dq;
+    }
+    // 4-bit codes in uint8: the pair saturates at 255, so clip the dequantized value at
+    // 15·step and quantize again (exact: 15·step/step rounds to 15). Clipping after the
+    // first pair rather than before keeps `Conv → QuantizeLinear` adjacent for the conv
+    // that feeds it (ONNX Runtime then fuses that conv into QLinearConv), and the second
+    // pair keeps `DequantizeLinear → Conv` for the conv that reads it.
+    let top = step * bits.activation_max_code() as f32;
+    let top = g.constant(&format!("{hint}.clip_max"), |n| {
+        tensors::f32s(n, &[], &[top])
+    });
+    let clipped = g.op("Clip", &[&dq, "", &top], &[], &format!("{hint}.clipped"));
+    pair(g, &clipped, "_4bit")
 }
 
 /// Emits a conv's weights as codes and a per-output-channel DequantizeLinear; returns
