@@ -17,8 +17,7 @@ use quantnas_core::model::{ConvParams, Model, NodeParams as ModelParams};
 
 use crate::nn::network::BN_EPS;
 use crate::nn::{Network, NodeParams};
-use crate::train::checkpoint;
-use crate::train::run_dir::read_config;
+use crate::train::folder::load_run;
 
 pub mod onnx;
 
@@ -96,21 +95,6 @@ pub fn to_model(
         .validate()
         .context("the exported parameters do not fit the architecture")?;
     Ok(model)
-}
-
-/// Loads checkpoint `which` (`best` or `last`) of a run folder as a network on `device`.
-///
-/// # Errors
-/// Not a run folder, or a missing checkpoint.
-pub fn load_run(
-    run: &Path,
-    which: &str,
-    device: &Device,
-) -> Result<(Network, crate::train::TrainConfig, checkpoint::TrainState)> {
-    let config = read_config(run)?;
-    let net = Network::init(&config.arch.graph(), config.seed, device)?;
-    let (net, _, state) = checkpoint::load(run, which, net, None)?;
-    Ok((net, config, state))
 }
 
 /// Exports checkpoint `which` of `run` to a core model.
