@@ -11,6 +11,7 @@ pub mod imageio;
 pub mod malloc;
 pub mod nn;
 pub mod pipeline;
+pub mod run;
 pub mod search;
 pub mod settings;
 pub mod train;
