@@ -3,35 +3,7 @@
 use std::path::Path;
 
 use anyhow::{Context, bail};
-use quantnas_core::arch::{Arch, Bits, Choice, Genotype, Residual};
-
-/// Core's [`Residual`] as a command-line value (`--adq`); serialised with the same names
-/// as core's own serde form (`adq`, `adadm`, `batchnorm`, `none`).
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum ResidualArg {
-    /// ADQ (default).
-    Adq,
-    /// AdaDM.
-    Adadm,
-    /// Plain batch norm in the branch.
-    Batchnorm,
-    /// Plain residual.
-    None,
-}
-
-impl From<ResidualArg> for Residual {
-    fn from(r: ResidualArg) -> Residual {
-        match r {
-            ResidualArg::Adq => Residual::Adq,
-            ResidualArg::Adadm => Residual::AdaDm,
-            ResidualArg::Batchnorm => Residual::BatchNorm,
-            ResidualArg::None => Residual::None,
-        }
-    }
-}
+use quantnas_core::arch::{Arch, Bits, Choice, Genotype};
 
 /// Parses `--bits` as given on the command line.
 pub fn parse_bits(bits: u32) -> anyhow::Result<Bits> {

@@ -5,13 +5,12 @@ use std::time::Instant;
 
 use anyhow::Result;
 use clap::Args;
-use quantnas_core::arch::{Bits, SearchSpace};
+use quantnas_core::arch::{Bits, Residual, SearchSpace};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
 use super::random_batch;
 use super::stats::{median, median_ci95};
-use crate::archspec::ResidualArg;
 use crate::backend::BackendKind;
 use crate::data::Batch;
 use crate::search::alphas::SearchBits;
@@ -35,9 +34,9 @@ pub struct SearchStepArgs {
     /// Search space.
     #[arg(long, default_value = "basic-b")]
     pub space: SearchSpace,
-    /// Residual wrapping.
-    #[arg(long, value_enum, default_value = "adq")]
-    pub adq: ResidualArg,
+    /// Residual wrapping: adq, adadm, batchnorm or none (core's names).
+    #[arg(long, default_value_t = Residual::Adq)]
+    pub adq: Residual,
     /// Samples per batch.
     #[arg(long, default_value_t = 16)]
     pub batch: usize,
@@ -129,7 +128,7 @@ pub fn measure(args: &SearchStepArgs) -> Result<(Vec<ModeTiming>, usize)> {
                 noise: true,
                 rng: NoiseSource::new(1),
             };
-            SearchLearner::new(args.space, args.adq.into(), ctx, 1, args.lr_size, &device)
+            SearchLearner::new(args.space, args.adq, ctx, 1, args.lr_size, &device)
         })
         .collect::<Result<Vec<_>>>()?;
     let p = IterParams {
@@ -266,6 +265,15 @@ mod tests {
                 .all(|t| t.ms_per_iter > 0.0 && t.ratio > 0.0 && t.last_weight_l1.is_finite()),
             "{t:?}"
         );
+    }
+
+    /// `--adq` takes core's names of the residual modes and refuses others.
+    #[test]
+    fn adq_takes_cores_residual_names() {
+        let cli = Cli::parse_from(["t", "--adq", "adadm"]);
+        assert_eq!(cli.args.adq, Residual::AdaDm);
+        assert_eq!(Cli::parse_from(["t"]).args.adq, Residual::Adq);
+        assert!(Cli::try_parse_from(["t", "--adq", "adaq"]).is_err());
     }
 
     /// Rows of each backend are named after it and computed from the same seeds: the same
