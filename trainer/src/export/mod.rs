@@ -13,10 +13,10 @@ use anyhow::{Context, Result, bail};
 use burn::tensor::{Device, Tensor};
 use clap::Args;
 use quantnas_core::arch::Bits;
-use quantnas_core::model::{ConvParams, Model, NodeParams as ModelParams};
+use quantnas_core::model::{ConvParams, Model, NodeParams};
 
 use crate::nn::network::BN_EPS;
-use crate::nn::{Network, NodeParams};
+use crate::nn::{Network, ParamSlot};
 use crate::train::folder::load_run;
 
 pub mod onnx;
@@ -42,8 +42,8 @@ pub fn to_model(
     let mut params = Vec::new();
     for p in &net.params {
         match *p {
-            NodeParams::None => {}
-            NodeParams::Conv(k) => {
+            ParamSlot::None => {}
+            ParamSlot::Conv(k) => {
                 let c = &net.convs[k];
                 let w = values(c.weight.val())?;
                 let bits = c.bits();
@@ -53,9 +53,9 @@ pub fn to_model(
                     }
                     _ => ConvParams::Float { weights: w },
                 };
-                params.push(ModelParams::Conv(conv));
+                params.push(NodeParams::Conv(conv));
             }
-            NodeParams::Norm(k) => {
+            ParamSlot::Norm(k) => {
                 let bn = &net.norms[k];
                 let (g, b) = (values(bn.gamma.val())?, values(bn.beta.val())?);
                 let (m, v) = (
@@ -73,12 +73,12 @@ pub fn to_model(
                     .zip(&scale)
                     .map(|((b, m), s)| b - m * s)
                     .collect();
-                params.push(ModelParams::BatchNorm { scale, shift });
+                params.push(NodeParams::BatchNorm { scale, shift });
             }
-            NodeParams::Adq(k) => {
+            ParamSlot::Adq(k) => {
                 let a = &net.adqs[k];
                 let (g, b) = (values(a.gamma.val())?, values(a.beta.val())?);
-                params.push(ModelParams::Adq {
+                params.push(NodeParams::Adq {
                     gamma: g[0],
                     beta: b[0],
                 });

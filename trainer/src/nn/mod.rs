@@ -11,5 +11,5 @@ pub mod quant;
 
 pub use adq::Adq;
 pub use infer::Upscaler;
-pub use network::{Network, NodeParams};
+pub use network::{Network, ParamSlot};
 pub use qconv::QConv;

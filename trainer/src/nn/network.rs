@@ -27,7 +27,7 @@ pub const BN_MOMENTUM: f64 = 0.1;
 
 /// Where the parameters of a graph node live in [`Network`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum NodeParams {
+pub enum ParamSlot {
     /// No parameters.
     None,
     /// Index into [`Network::convs`].
@@ -52,23 +52,23 @@ pub struct Network {
     pub graph: Graph,
     /// Per graph node, its parameters.
     #[module(skip)]
-    pub params: Vec<NodeParams>,
+    pub params: Vec<ParamSlot>,
 }
 
 /// Per node, where its parameters go.
-fn layout(graph: &Graph) -> Result<Vec<NodeParams>> {
+fn layout(graph: &Graph) -> Result<Vec<ParamSlot>> {
     let mut n = [0usize; 3];
     let mut out = Vec::with_capacity(graph.nodes.len());
     for node in &graph.nodes {
         let p = match &node.kind {
-            NodeKind::Conv(_) => NodeParams::Conv(post_inc(&mut n[0])),
-            NodeKind::BatchNorm { .. } => NodeParams::Norm(post_inc(&mut n[1])),
-            NodeKind::Adq { .. } => NodeParams::Adq(post_inc(&mut n[2])),
+            NodeKind::Conv(_) => ParamSlot::Conv(post_inc(&mut n[0])),
+            NodeKind::BatchNorm { .. } => ParamSlot::Norm(post_inc(&mut n[1])),
+            NodeKind::Adq { .. } => ParamSlot::Adq(post_inc(&mut n[2])),
             NodeKind::Mixed(_) => bail!(
                 "node {} is a supernet slot; train a derived genotype (or use the search)",
                 node.name
             ),
-            _ => NodeParams::None,
+            _ => ParamSlot::None,
         };
         out.push(p);
     }
@@ -82,20 +82,20 @@ fn post_inc(v: &mut usize) -> usize {
 
 /// Runs a node with fixed parameters (conv, batch norm, ADQ) that live at index `p` of the
 /// given lists, taking its inputs from `next` in `NodeKind::inputs()` order; `None` for
-/// [`NodeParams::None`]. Shared by child networks and the supernet.
+/// [`ParamSlot::None`]. Shared by child networks and the supernet.
 pub fn forward_fixed(
-    p: NodeParams,
+    p: ParamSlot,
     (convs, norms, adqs): (&[QConv], &[BatchNorm], &[Adq]),
     next: &mut impl FnMut() -> Tensor<4>,
 ) -> Option<Tensor<4>> {
     Some(match p {
-        NodeParams::Conv(k) => convs[k].forward(next()),
-        NodeParams::Norm(k) => norms[k].forward(next()),
-        NodeParams::Adq(k) => {
+        ParamSlot::Conv(k) => convs[k].forward(next()),
+        ParamSlot::Norm(k) => norms[k].forward(next()),
+        ParamSlot::Adq(k) => {
             let branch = next();
             adqs[k].forward(branch, next())
         }
-        NodeParams::None => return None,
+        ParamSlot::None => return None,
     })
 }
 

@@ -13,7 +13,7 @@ use rand::rngs::StdRng;
 
 use super::alphas::tensor_to_vec;
 use super::bitmixer::{BitMixer, MixContext};
-use crate::nn::network::{BN_EPS, BN_MOMENTUM, Network, NodeParams, forward_fixed, run_graph};
+use crate::nn::network::{BN_EPS, BN_MOMENTUM, Network, ParamSlot, forward_fixed, run_graph};
 use crate::nn::{Adq, QConv};
 
 /// Where a node's parameters live.
@@ -23,7 +23,7 @@ pub enum SuperParams {
     Mixer(usize),
     /// Parameter-free, or fixed parameters (indices into [`Supernet::convs`],
     /// [`Supernet::norms`], [`Supernet::adqs`]) as in a child network.
-    Fixed(NodeParams),
+    Fixed(ParamSlot),
 }
 
 /// Supernet weights (not the alphas, which live in [`super::alphas::Alphas`]).
@@ -74,7 +74,7 @@ impl Supernet {
                 }
                 NodeKind::Conv(c) => {
                     convs.push(QConv::init(c, &mut rng, device));
-                    SuperParams::Fixed(NodeParams::Conv(convs.len() - 1))
+                    SuperParams::Fixed(ParamSlot::Conv(convs.len() - 1))
                 }
                 NodeKind::BatchNorm { input } => {
                     let ch = shapes[*input].c;
@@ -84,13 +84,13 @@ impl Supernet {
                             .with_momentum(BN_MOMENTUM)
                             .init(device),
                     );
-                    SuperParams::Fixed(NodeParams::Norm(norms.len() - 1))
+                    SuperParams::Fixed(ParamSlot::Norm(norms.len() - 1))
                 }
                 NodeKind::Adq { .. } => {
                     adqs.push(Adq::init(device));
-                    SuperParams::Fixed(NodeParams::Adq(adqs.len() - 1))
+                    SuperParams::Fixed(ParamSlot::Adq(adqs.len() - 1))
                 }
-                _ => SuperParams::Fixed(NodeParams::None),
+                _ => SuperParams::Fixed(ParamSlot::None),
             };
             params.push(p);
         }

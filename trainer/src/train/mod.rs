@@ -9,7 +9,7 @@ pub mod folder;
 pub mod step;
 pub mod validate;
 
-pub use config::{Preset, TrainConfig, parse_arch};
 pub use crate::run::Session;
+pub use config::{Preset, TrainConfig, parse_arch};
 pub use fit::{RunSummary, resume, start};
 pub use step::{Learner, StepStats};
