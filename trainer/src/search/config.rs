@@ -307,6 +307,9 @@ mod tests {
     #[test]
     fn presets_fill_what_is_not_given() {
         assert_eq!(from_args(&[]).expect("defaults"), cpu());
+        // Every field is in `resolve`'s list: a preset alone gives exactly that preset.
+        let paper = from_args(&["--preset", "paper"]).expect("paper");
+        assert_eq!(paper, SearchConfig::preset(Preset::Paper));
         let c = from_args(&["--preset", "paper", "--batch", "3"]).expect("valid");
         let paper = SearchConfig::preset(Preset::Paper);
         assert_eq!(

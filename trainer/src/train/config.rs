@@ -206,6 +206,11 @@ mod tests {
     #[test]
     fn presets_and_overrides() {
         let arch = parse_arch("espcn", Some(8)).unwrap();
+        // Every field is in `resolve`'s list: a preset alone gives exactly that preset.
+        assert_eq!(
+            from_args(&arch, &["--preset", "paper"]).unwrap(),
+            TrainConfig::preset(arch.clone(), Preset::Paper)
+        );
         let c = from_args(&arch, &["--steps", "10"]).unwrap();
         assert_eq!((c.steps, c.batch, c.patch), (10, 16, 24));
         assert!((c.lr_at(0) - 1e-3).abs() < 1e-12);
