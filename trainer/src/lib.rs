@@ -14,5 +14,6 @@ pub mod pipeline;
 pub mod run;
 pub mod search;
 pub mod settings;
+pub mod study;
 pub mod train;
 pub mod upscale;

@@ -21,6 +21,7 @@ enum Command {
     // Help text comes from each Args struct's doc comment.
     Search(trainer::search::cli::SearchArgs),
     Pipeline(trainer::pipeline::PipelineArgs),
+    Study(trainer::study::StudyArgs),
     Eval(eval::EvalArgs),
     Cost(cost::CostArgs),
     Train(train::cli::TrainArgs),
@@ -41,6 +42,7 @@ fn run(cli: Cli, m: &ArgMatches) -> anyhow::Result<()> {
     match cli.command {
         Command::Search(args) => trainer::search::cli::run(&args, m),
         Command::Pipeline(args) => trainer::pipeline::run(&args, m),
+        Command::Study(args) => trainer::study::run(&args),
         Command::Eval(args) => eval::run(&args),
         Command::Cost(args) => cost::run(&args),
         Command::Train(args) => train::cli::run(&args, m),

@@ -37,7 +37,7 @@ use crate::search::config::SearchConfig;
 use crate::search::run::search;
 use crate::settings::{Preset, fill_ungiven, given};
 use crate::train::config::{GENOTYPE_CPU_LR, GENOTYPE_CPU_STEPS, TrainConfig};
-use crate::train::fit::{resume, start};
+use crate::train::fit::{RunSummary, resume, start};
 use crate::train::folder::read_config;
 
 /// Search, retrain, export and evaluate in one go, with a report.
@@ -159,17 +159,11 @@ impl PipelineConfig {
             search.max_gbitops = Some(DEFAULT_MAX_GBITOPS);
         }
         check_test_sets(&args.dataset, &search.val_data)?;
-        // The retraining preset depends only on whether the network is quantized.
-        let bits = if search.search_bits()?.0 == [Bits::B32] {
-            Bits::B32
-        } else {
-            Bits::B8
-        };
         let mut retrain = args.train.clone();
         fill_ungiven!(
             m,
             retrain,
-            RetrainArgs::preset(&Arch::Espcn { bits }, search.preset),
+            Self::retrain_preset(&search)?,
             [
                 train_steps,
                 train_batch,
@@ -183,6 +177,30 @@ impl PipelineConfig {
             retrain,
             datasets: args.dataset.clone(),
         })
+    }
+
+    /// The retraining settings a pipeline with `search` starts from (its preset's; they
+    /// depend only on whether the network is quantized).
+    ///
+    /// # Errors
+    /// A malformed bit-width list.
+    pub fn retrain_preset(search: &SearchConfig) -> Result<RetrainArgs> {
+        let bits = if search.search_bits()?.0 == [Bits::B32] {
+            Bits::B32
+        } else {
+            Bits::B8
+        };
+        Ok(RetrainArgs::preset(&Arch::Espcn { bits }, search.preset))
+    }
+
+    /// Checks settings built without the command line (`trainer study`): the search's,
+    /// and that no test set is the validation set.
+    ///
+    /// # Errors
+    /// As [`SearchConfig::validate`] and [`PipelineConfig::resolve`].
+    pub fn validate(&self) -> Result<()> {
+        self.search.validate()?;
+        check_test_sets(&self.datasets, &self.search.val_data)
     }
 }
 
@@ -212,8 +230,37 @@ pub fn run(args: &PipelineArgs, m: &ArgMatches) -> Result<()> {
         write_file_atomic(&root.join(CONFIG_FILE), &serde_json::to_vec_pretty(&c)?)?;
         c
     };
+    run_stages(&root, &config, args.quiet, started)
+}
+
+/// Runs the pipeline of `config` in `root` (the library entry point, used by `trainer
+/// study`): writes `config.json` when the folder has none, continues the pipeline there
+/// when it has the same one, and refuses a folder of other settings.
+///
+/// # Errors
+/// A folder of another pipeline, or the first stage that fails.
+pub fn run_in(root: &Path, config: &PipelineConfig, quiet: bool) -> Result<()> {
+    let started = Instant::now();
+    std::fs::create_dir_all(root).with_context(|| format!("cannot create {}", root.display()))?;
+    if has_config(root) {
+        let there = read_config_as::<PipelineConfig>(root)?;
+        if &there != config {
+            anyhow::bail!(
+                "{} holds a pipeline with other settings; remove it or use another folder",
+                root.display()
+            );
+        }
+    } else {
+        config.validate()?;
+        write_file_atomic(&root.join(CONFIG_FILE), &serde_json::to_vec_pretty(config)?)?;
+    }
+    run_stages(root, config, quiet, started)
+}
+
+/// The stages, in `root` whose `config.json` is `config`.
+fn run_stages(root: &Path, config: &PipelineConfig, quiet: bool, started: Instant) -> Result<()> {
+    let root = root.to_path_buf();
     let search_config = &config.search;
-    let quiet = args.quiet;
 
     // 1. Search (resumed if its folder has a checkpoint, skipped if it finished).
     let search_dir = root.join("search");
@@ -239,33 +286,64 @@ pub fn run(args: &PipelineArgs, m: &ArgMatches) -> Result<()> {
     // 2. Retrain from scratch with QAT.
     let train_dir = root.join("train");
     let t0 = Instant::now();
+    let retrain_config = config.retrain.config(&arch, search_config)?;
+    let summary = retrain(&train_dir, &retrain_config, quiet)?;
+    let train_s = t0.elapsed().as_secs_f64();
+
+    // 3–4. Export the best checkpoint, evaluate the integer model and bicubic.
+    let rows = export_and_evaluate(&root, &train_dir, &config.datasets)?;
+    write_report(
+        &root,
+        &arch,
+        &rows,
+        summary.steps,
+        search_s,
+        train_s,
+        started.elapsed().as_secs_f64(),
+    )?;
+    println!("pipeline done: {}", root.join("report.md").display());
+    Ok(())
+}
+
+/// Trains `config` in `train_dir`: continues the run there (which must be of the same
+/// network), or starts it.
+///
+/// # Errors
+/// A folder that trains another network, or a failed training.
+pub fn retrain(train_dir: &Path, config: &TrainConfig, quiet: bool) -> Result<RunSummary> {
     let session = Session {
         progress: !quiet,
         stop_after: None,
     };
-    let summary = if has_config(&train_dir) {
-        check_train_arch(&train_dir, &arch)?;
-        resume(&train_dir, &session)?
+    if has_config(train_dir) {
+        check_train_arch(train_dir, &config.arch)?;
+        resume(train_dir, &session)
     } else {
-        start(
-            &train_dir,
-            &config.retrain.config(&arch, search_config)?,
-            &session,
-        )?
-    };
-    let train_s = t0.elapsed().as_secs_f64();
+        start(train_dir, config, &session)
+    }
+}
 
-    // 3. Export the best checkpoint.
+/// Test-set results of one model: the dataset, the model's report, bicubic's.
+pub type EvalRows = Vec<(PathBuf, crate::eval::EvalReport, crate::eval::EvalReport)>;
+
+/// Exports the best checkpoint of `train_dir` to `root/model.qnm` and evaluates it (core's
+/// integer engine) and bicubic on `datasets`, writing the model's `root/eval/NAME.json`.
+///
+/// # Errors
+/// A failed export, an unreadable dataset, unwritable files.
+pub fn export_and_evaluate(
+    root: &Path,
+    train_dir: &Path,
+    datasets: &[PathBuf],
+) -> Result<EvalRows> {
     let model_path = root.join("model.qnm");
-    let model = export_run(&train_dir, "best")?;
+    let model = export_run(train_dir, "best")?;
     write_model(&model, &model_path)?;
-
-    // 4. Evaluate the integer model and bicubic.
     let eval_dir = root.join("eval");
     std::fs::create_dir_all(&eval_dir)
         .with_context(|| format!("cannot create {}", eval_dir.display()))?;
     let mut rows = Vec::new();
-    for set in &config.datasets {
+    for set in datasets {
         let ours = evaluate(&model_path.to_string_lossy(), set, SCALE)?;
         let bic = evaluate("bicubic", set, SCALE)?;
         let name = set
@@ -284,22 +362,15 @@ pub fn run(args: &PipelineArgs, m: &ArgMatches) -> Result<()> {
         );
         rows.push((set.clone(), ours, bic));
     }
-    write_report(
-        &root,
-        &arch,
-        &rows,
-        summary.steps,
-        search_s,
-        train_s,
-        started.elapsed().as_secs_f64(),
-    )?;
-    println!("pipeline done: {}", root.join("report.md").display());
-    Ok(())
+    Ok(rows)
 }
 
 /// Refuses a test set that is also the validation set: a checkpoint picked on it would be
 /// reported on it.
-fn check_test_sets(sets: &[PathBuf], val: &Path) -> Result<()> {
+///
+/// # Errors
+/// The first test set that is `val`.
+pub fn check_test_sets(sets: &[PathBuf], val: &Path) -> Result<()> {
     let same = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
         (Ok(a), Ok(b)) => a == b,
         _ => a == b,
@@ -335,7 +406,7 @@ pub fn check_train_arch(train_dir: &Path, arch: &Arch) -> Result<()> {
 fn write_report(
     root: &Path,
     arch: &Arch,
-    rows: &[(PathBuf, crate::eval::EvalReport, crate::eval::EvalReport)],
+    rows: &EvalRows,
     steps: u64,
     search_s: f64,
     train_s: f64,

@@ -205,7 +205,17 @@ impl SearchConfig {
                 max_gbitops
             ]
         );
-        if self.search_bits()?.0 == [Bits::B32] && !settings::given(m, "entropy_coef") {
+        self.finish_preset(settings::given(m, "entropy_coef"))
+    }
+
+    /// What follows filling in the preset (shared with settings built without a command
+    /// line, `trainer study`'s): a full-precision search whose entropy coefficient was not
+    /// given uses 10× the preset's, as the paper's full-precision runs do; then the check.
+    ///
+    /// # Errors
+    /// As [`SearchConfig::validate`].
+    pub fn finish_preset(&mut self, entropy_given: bool) -> Result<()> {
+        if self.search_bits()?.0 == [Bits::B32] && !entropy_given {
             self.entropy_coef *= 10.0;
         }
         self.validate()

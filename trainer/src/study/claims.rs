@@ -1,0 +1,407 @@
+//! The claims table: each claim of the paper (spec §10), this study's numbers for it, and
+//! whether it holds at this scale. Runs of one configuration over several seeds are
+//! compared by their means (Set14 PSNR, the paper's table's set); a claim that needs a
+//! run the study does not have says "not run yet".
+
+use std::fmt::Write as _;
+
+use quantnas_core::arch::Residual;
+
+use super::plan::Method;
+use super::results::Entry;
+use crate::search::bitmixer::MixMode;
+
+/// A configuration: everything about a run but its seed.
+pub use super::results::Setup as Config;
+
+impl Config {
+    /// QuantNAS as the paper proposes it: SAN, ADQ, entropy regularisation, bits {4, 8}.
+    pub fn is_headline(&self) -> bool {
+        self.method == Method::Quantnas
+            && self.mode == Some(MixMode::San)
+            && self.residual == Some(Residual::Adq)
+            && self.entropy.is_some_and(|x| x > 0.0)
+            && self.bits == "4,8"
+    }
+
+    /// Short label: the method, and for QuantNAS what differs from the headline.
+    pub fn label(&self) -> String {
+        match self.method {
+            Method::Uniform => format!("{}-{}", self.space, self.bits),
+            Method::Quantnas => {
+                let mut parts = Vec::new();
+                if let Some(m) = self.mode.filter(|m| *m != MixMode::San) {
+                    parts.push(mode_name(m));
+                }
+                if let Some(r) = self.residual.filter(|r| *r != Residual::Adq) {
+                    parts.push(r.name().to_string());
+                }
+                if self.entropy == Some(0.0) {
+                    parts.push("no entropy".into());
+                }
+                if self.bits != "4,8" {
+                    parts.push(format!("bits {{{}}}", self.bits));
+                }
+                if parts.is_empty() {
+                    "quantnas".into()
+                } else {
+                    format!("quantnas ({})", parts.join(", "))
+                }
+            }
+        }
+    }
+}
+
+/// A mixing mode's command-line name (`shared`, …).
+pub fn mode_name(m: MixMode) -> String {
+    clap::ValueEnum::to_possible_value(&m).map_or_else(String::new, |v| v.get_name().to_string())
+}
+
+/// The runs of one configuration.
+#[derive(Clone, Debug)]
+pub struct Group {
+    /// The configuration.
+    pub config: Config,
+    /// Its runs' seeds.
+    pub seeds: Vec<u64>,
+    /// Mean GBitOps at 32×32.
+    pub gbitops: f64,
+    /// Mean and sample standard deviation of Set14 PSNR (none without Set14 results).
+    pub set14: Option<(f64, f64)>,
+}
+
+/// Groups `entries` by configuration, in order of first appearance.
+pub fn groups(entries: &[Entry]) -> Vec<Group> {
+    let mut out: Vec<(Config, Vec<&Entry>)> = Vec::new();
+    for e in entries {
+        let c = e.setup.clone();
+        match out.iter_mut().find(|(k, _)| *k == c) {
+            Some((_, v)) => v.push(e),
+            None => out.push((c, vec![e])),
+        }
+    }
+    out.into_iter()
+        .map(|(config, runs)| {
+            let n = runs.len() as f64;
+            let psnr: Option<Vec<f64>> = runs.iter().map(|e| e.set14.map(|s| s.psnr)).collect();
+            Group {
+                config,
+                seeds: runs.iter().map(|e| e.seed).collect(),
+                gbitops: runs.iter().map(|e| e.gbitops).sum::<f64>() / n,
+                set14: psnr.map(|p| mean_std(&p)),
+            }
+        })
+        .collect()
+}
+
+/// Mean and sample standard deviation (0 for one value).
+pub fn mean_std(v: &[f64]) -> (f64, f64) {
+    let n = v.len() as f64;
+    let mean = v.iter().sum::<f64>() / n;
+    let var = if v.len() > 1 {
+        v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)
+    } else {
+        0.0
+    };
+    (mean, var.sqrt())
+}
+
+/// Whether a claim holds here.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Every comparison for it goes the paper's way.
+    Holds,
+    /// At least one goes the other way.
+    DoesNotHold,
+    /// The study has no run to compare.
+    NotRun,
+}
+
+impl Verdict {
+    /// The table's wording.
+    pub fn text(self) -> &'static str {
+        match self {
+            Verdict::Holds => "holds",
+            Verdict::DoesNotHold => "does not hold at this scale",
+            Verdict::NotRun => "not run yet",
+        }
+    }
+}
+
+/// One row of the claims table.
+#[derive(Clone, Debug)]
+pub struct Claim {
+    /// The paper's claim and where it is made.
+    pub claim: &'static str,
+    /// This study's numbers for it.
+    pub evidence: String,
+    /// The verdict.
+    pub verdict: Verdict,
+}
+
+/// `label: PSNR ± std dB @ GBitOps (n seeds)`.
+fn describe(g: &Group) -> String {
+    match g.set14 {
+        Some((m, s)) if g.seeds.len() > 1 => format!(
+            "{} {m:.2} ± {s:.2} dB @ {:.2} ({} seeds)",
+            g.config.label(),
+            g.gbitops,
+            g.seeds.len()
+        ),
+        Some((m, _)) => format!("{} {m:.2} dB @ {:.2}", g.config.label(), g.gbitops),
+        None => format!("{} (no Set14) @ {:.2}", g.config.label(), g.gbitops),
+    }
+}
+
+fn psnr(g: &Group) -> Option<f64> {
+    g.set14.map(|(m, _)| m)
+}
+
+/// Compares each headline group with the group that differs from it only by `vary`,
+/// expecting the headline's Set14 PSNR to be higher.
+fn ablation(gs: &[Group], claim: &'static str, vary: impl Fn(&Config) -> Vec<Config>) -> Claim {
+    let mut evidence = String::new();
+    let mut verdicts = Vec::new();
+    for h in gs.iter().filter(|g| g.config.is_headline()) {
+        for other in vary(&h.config) {
+            let Some(o) = gs.iter().find(|g| g.config == other) else {
+                continue;
+            };
+            let (Some(a), Some(b)) = (psnr(h), psnr(o)) else {
+                continue;
+            };
+            let _ = write!(
+                evidence,
+                "{}η={}: {} vs {} ({:+.2} dB); ",
+                if evidence.is_empty() { "" } else { " " },
+                h.config.penalty.unwrap_or(0.0),
+                describe(h),
+                describe(o),
+                a - b
+            );
+            verdicts.push(a > b);
+        }
+    }
+    finish(claim, evidence, &verdicts)
+}
+
+fn finish(claim: &'static str, evidence: String, verdicts: &[bool]) -> Claim {
+    let verdict = if verdicts.is_empty() {
+        Verdict::NotRun
+    } else if verdicts.iter().all(|&v| v) {
+        Verdict::Holds
+    } else {
+        Verdict::DoesNotHold
+    };
+    let evidence = evidence.trim().trim_end_matches(';').to_string();
+    Claim {
+        claim,
+        evidence: if evidence.is_empty() {
+            "—".into()
+        } else {
+            evidence
+        },
+        verdict,
+    }
+}
+
+/// "The same BitOps" when QuantNAS is set against a uniform network: at most this many
+/// times the network's (Table 1 compares QuantNAS Basic's 2.6 GBitOps with ESPCN's 2.3).
+pub const SAME_BITOPS: f64 = 1.15;
+
+/// Every claim of spec §10, judged on `entries`.
+pub fn claims(entries: &[Entry]) -> Vec<Claim> {
+    let gs = groups(entries);
+    let mut out = Vec::new();
+
+    // Table 1: against hand-designed uniform networks at the same BitOps, read as at most
+    // SAME_BITOPS times theirs (the table sets QuantNAS's 2.6 against ESPCN's 2.3).
+    let mut evidence = String::new();
+    let mut verdicts = Vec::new();
+    for u in gs.iter().filter(|g| g.config.method == Method::Uniform) {
+        let best = gs
+            .iter()
+            .filter(|h| {
+                h.config.is_headline() && h.gbitops <= SAME_BITOPS * u.gbitops && psnr(h).is_some()
+            })
+            .max_by(|a, b| {
+                psnr(a)
+                    .partial_cmp(&psnr(b))
+                    .unwrap_or(std::cmp::Ordering::Equal)
+            });
+        if best.is_none() {
+            let _ = write!(
+                evidence,
+                " no QuantNAS run at ≤ {:.2} GBitOps to set against {};",
+                SAME_BITOPS * u.gbitops,
+                describe(u)
+            );
+        }
+        if let (Some(h), Some(b)) = (best, psnr(u)) {
+            let a = psnr(h).unwrap_or(f64::NAN);
+            let _ = write!(
+                evidence,
+                " {} vs {} ({:+.2} dB);",
+                describe(h),
+                describe(u),
+                a - b
+            );
+            verdicts.push(a > b);
+        }
+    }
+    out.push(finish(
+        "QuantNAS beats uniform 4/8-bit ESPCN, SRResNet, RFDN (LSQ + HWGQ) at the same BitOps (≤ 1.15× theirs; Table 1)",
+        evidence,
+        &verdicts,
+    ));
+    for claim in [
+        "QuantNAS beats EdMIPS (bit-only search on a fixed network) at similar BitOps (Table 1)",
+        "QuantNAS beats the two-fold procedure (full-precision NAS, then EdMIPS) (§9)",
+        "QuantNAS beats random search at the same BitOps (§9)",
+    ] {
+        out.push(finish(claim, String::new(), &[]));
+    }
+    out.push(ablation(
+        &gs,
+        "SAN beats direct quantization with shared weights, w/o SAN (Table 1: 27.81 @ 2.6 vs 27.65 @ 4.1)",
+        |c| {
+            vec![Config {
+                mode: Some(MixMode::Shared),
+                ..c.clone()
+            }]
+        },
+    ));
+    out.push(ablation(
+        &gs,
+        "ADQ beats batch norm and AdaDM (and no normalisation) in the residual blocks (Table 2)",
+        |c| {
+            [Residual::BatchNorm, Residual::AdaDm, Residual::None]
+                .map(|r| Config {
+                    residual: Some(r),
+                    ..c.clone()
+                })
+                .to_vec()
+        },
+    ));
+    out.push(ablation(
+        &gs,
+        "Entropy regularisation helps (Table 3)",
+        |c| {
+            vec![Config {
+                entropy: Some(0.0),
+                ..c.clone()
+            }]
+        },
+    ));
+    out.push(mixed_vs_uniform(&gs));
+    out.push(finish(
+        "SAN is up to 30 % faster per search step than shared weights, more so with more bit widths (Fig. 8)",
+        "the study does not time search steps yet (`trainer bench search-step`)".into(),
+        &[],
+    ));
+    out
+}
+
+/// Fig. 6: a mixed 4/8 search beats searches at bits {4} and {8} alone. "Beats" is read
+/// as lying above the straight line through the {4} and {8} results (PSNR against
+/// GBitOps) at the mixed result's GBitOps: better than trading between the two.
+fn mixed_vs_uniform(gs: &[Group]) -> Claim {
+    let mut evidence = String::new();
+    let mut verdicts = Vec::new();
+    for h in gs.iter().filter(|g| g.config.is_headline()) {
+        let at = |bits: &str| {
+            gs.iter().find(|g| {
+                g.config
+                    == Config {
+                        bits: bits.into(),
+                        ..h.config.clone()
+                    }
+            })
+        };
+        let (Some(four), Some(eight)) = (at("4"), at("8")) else {
+            continue;
+        };
+        let (Some(p), Some(p4), Some(p8)) = (psnr(h), psnr(four), psnr(eight)) else {
+            continue;
+        };
+        let span = eight.gbitops - four.gbitops;
+        let line = if span.abs() < 1e-12 {
+            p4.max(p8)
+        } else {
+            p4 + (p8 - p4) * (h.gbitops - four.gbitops) / span
+        };
+        let _ = write!(
+            evidence,
+            " η={}: {} vs {}, {} (line at {:.2} GBitOps: {line:.2} dB, {:+.2});",
+            h.config.penalty.unwrap_or(0.0),
+            describe(h),
+            describe(four),
+            describe(eight),
+            h.gbitops,
+            p - line
+        );
+        verdicts.push(p > line);
+    }
+    finish(
+        "Mixed 4/8-bit search beats uniform-bit search at {4} or {8} alone (Fig. 6)",
+        evidence,
+        &verdicts,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::study::results::Score;
+
+    fn run(mode: MixMode, penalty: f64, seed: u64, psnr: f64, gbitops: f64) -> Entry {
+        Entry {
+            name: format!("r{seed}"),
+            setup: Config {
+                method: Method::Quantnas,
+                space: "basic-b".into(),
+                bits: "4,8".into(),
+                mode: Some(mode),
+                residual: Some(Residual::Adq),
+                penalty: Some(penalty),
+                entropy: Some(0.02),
+            },
+            seed,
+            genotype: None,
+            model: String::new(),
+            gbitops,
+            params: 0,
+            set5: None,
+            set14: Some(Score { psnr, ssim: 0.7 }),
+            b100: None,
+        }
+    }
+
+    #[test]
+    fn ablations_compare_seed_means_of_equal_settings() {
+        let entries = vec![
+            run(MixMode::San, 0.03, 1, 27.0, 2.5),
+            run(MixMode::San, 0.03, 2, 26.0, 2.7),
+            run(MixMode::Shared, 0.03, 1, 26.6, 3.0),
+            // Another penalty has no shared twin: not compared.
+            run(MixMode::San, 0.1, 1, 20.0, 1.0),
+        ];
+        let gs = groups(&entries);
+        assert_eq!(gs.len(), 3);
+        assert_eq!(gs[0].seeds, [1, 2]);
+        let (m, s) = gs[0].set14.unwrap_or_default();
+        assert!((m - 26.5).abs() < 1e-12 && (s - 0.5f64.sqrt()).abs() < 1e-12);
+        let c = claims(&entries);
+        let san = c
+            .iter()
+            .find(|c| c.claim.starts_with("SAN beats"))
+            .map(|c| c.verdict);
+        // 26.5 (mean of two seeds) < 26.6: does not hold.
+        assert_eq!(san, Some(Verdict::DoesNotHold));
+        let adq = c
+            .iter()
+            .find(|c| c.claim.starts_with("ADQ"))
+            .map(|c| c.verdict);
+        assert_eq!(adq, Some(Verdict::NotRun));
+    }
+}

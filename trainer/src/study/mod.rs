@@ -1,0 +1,123 @@
+//! `trainer study`: the paper's comparisons as one command. A plan ([`plan`]) lists
+//! experiments; each runs, one seed at a time, in its own folder named from its settings
+//! ([`name`]), is skipped when it finished before and resumes after a kill ([`runner`]);
+//! then the study writes `results.json` ([`results`]), `report.md` ([`report`]) with its
+//! SVG plot ([`plots`]) and the claims table ([`claims`]).
+//!
+//! ```text
+//! DIR/runs/NAME-sSEED-HASH/   one run: a pipeline folder (search/, train/, model.qnm, eval/)
+//!                             or a training (train/, model.qnm, eval/); run.json when done
+//! DIR/results.json            one entry per run, in plan order
+//! DIR/report.md               claims, configurations, runs
+//! DIR/set14_vs_gbitops.svg    the plot
+//! ```
+
+pub mod claims;
+pub mod name;
+pub mod plan;
+pub mod plots;
+pub mod report;
+pub mod results;
+pub mod runner;
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::Args;
+
+use plan::{Bundled, Plan};
+use runner::{Outcome, execute};
+
+/// Run a study: a plan of searches, retrainings and baselines, with a report.
+///
+/// Each experiment of the plan (a QuantNAS pipeline or a uniform-bit fixed network) runs
+/// once per seed, in `DIR/runs/` under a name made of its own and a hash of its settings.
+/// A finished run is skipped; an interrupted one continues where it stopped, so after a
+/// kill run the same command again. Then `DIR/results.json`, `DIR/report.md` (with the
+/// claims of the paper and whether they hold here) and `DIR/set14_vs_gbitops.svg`.
+///
+/// Example: `trainer study --plan cpu --out runs/study` (or `trainer study PLAN.toml --out DIR`)
+#[derive(Debug, Clone, Args)]
+pub struct StudyArgs {
+    /// Plan file (TOML; format in `trainer/plans/cpu.toml`).
+    #[arg(required_unless_present = "plan", conflicts_with = "plan")]
+    pub file: Option<PathBuf>,
+    /// A bundled plan: cpu (the paper's comparisons at CPU scale; hours) or tiny (seconds).
+    #[arg(long, value_enum)]
+    pub plan: Option<Bundled>,
+    /// Study folder (runs, results, report).
+    #[arg(long, short)]
+    pub out: PathBuf,
+    /// List the runs and their folders; run nothing.
+    #[arg(long)]
+    pub list: bool,
+    /// No progress output from the runs.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// Runs `trainer study`.
+///
+/// # Errors
+/// An unreadable or invalid plan, or the first run that fails (the finished ones stay).
+pub fn run(args: &StudyArgs) -> Result<()> {
+    let (text, origin) = match (&args.file, args.plan) {
+        (Some(f), _) => (
+            std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?,
+            f.display().to_string(),
+        ),
+        (None, Some(b)) => (
+            b.text().to_string(),
+            format!("bundled `{}`", bundled_name(b)),
+        ),
+        (None, None) => anyhow::bail!("give a plan file or --plan"),
+    };
+    let plan = Plan::parse(&text, &origin)?;
+    if args.list {
+        for r in &plan.runs {
+            println!(
+                "{}\t{}\t{}/{}",
+                r.name,
+                r.method.name(),
+                runner::RUNS_DIR,
+                r.folder
+            );
+        }
+        return Ok(());
+    }
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create {}", args.out.display()))?;
+    let mut entries = Vec::new();
+    for (i, r) in plan.runs.iter().enumerate() {
+        let n = plan.runs.len();
+        eprintln!(
+            "study: run {}/{n} {} ({}/{})",
+            i + 1,
+            r.name,
+            runner::RUNS_DIR,
+            r.folder
+        );
+        let (entry, outcome) =
+            execute(&args.out, r, args.quiet).with_context(|| format!("run {}", r.name))?;
+        if outcome == Outcome::Skipped {
+            println!(
+                "skipped {} (finished: {}/{})",
+                r.name,
+                runner::RUNS_DIR,
+                r.folder
+            );
+        } else {
+            println!("finished {}", r.name);
+        }
+        entries.push(entry);
+    }
+    results::write(&args.out.join("results.json"), &entries)?;
+    plots::pareto_plot(&args.out, &entries)?;
+    report::write(&args.out, &origin, &entries)?;
+    println!("study done: {}", args.out.join("report.md").display());
+    Ok(())
+}
+
+fn bundled_name(b: Bundled) -> String {
+    clap::ValueEnum::to_possible_value(&b).map_or_else(String::new, |v| v.get_name().to_string())
+}

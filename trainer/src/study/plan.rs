@@ -1,0 +1,511 @@
+//! A study plan: a TOML list of experiments, each expanded into one run per seed with
+//! fully resolved settings.
+//!
+//! ```toml
+//! [defaults]                  # under every experiment's tables (optional)
+//! datasets = ["data/Set5", "data/Set14", "data/B100"]
+//! search = { epochs = 10 }    # fields of `SearchConfig` (`trainer search`'s settings)
+//! retrain = {}                # fields of `RetrainArgs` (the pipeline's retraining)
+//! train = {}                  # fields of `TrainConfig` (`trainer train`'s settings)
+//!
+//! [[experiment]]
+//! name = "quantnas"
+//! method = "quantnas"         # search + retraining + evaluation (`trainer pipeline`)
+//! seeds = [1, 2, 3]
+//! search = { penalty = 3e-2 }
+//!
+//! [[experiment]]
+//! name = "espcn-8"
+//! method = "uniform"          # retraining + evaluation of a fixed network (`trainer train`)
+//! arch = "espcn"
+//! bits = 8
+//! ```
+//! The tables override the commands' own settings structs field by field, starting from
+//! the preset their `preset` field names (cpu by default), so a plan says only what
+//! differs from `trainer pipeline` / `trainer train`; a field those structs do not have
+//! is refused, and so is a value they would refuse.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail, ensure};
+use quantnas_core::arch::{Arch, Bits};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use toml::Table;
+
+use super::name::run_folder;
+use crate::pipeline::{DEFAULT_MAX_GBITOPS, PipelineConfig, TEST_SETS, check_test_sets};
+use crate::search::config::SearchConfig;
+use crate::settings::Preset;
+use crate::train::config::TrainConfig;
+
+/// The plans bundled with the binary (`trainer study --plan NAME`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Bundled {
+    /// The issue-16 grid on this project's 2-core CPU machines (hours; see its comments).
+    Cpu,
+    /// Minuscule sizes, seconds in all: what the tests run.
+    Tiny,
+}
+
+impl Bundled {
+    /// The plan's TOML text.
+    pub fn text(self) -> &'static str {
+        match self {
+            Bundled::Cpu => include_str!("../../plans/cpu.toml"),
+            Bundled::Tiny => include_str!("../../plans/tiny.toml"),
+        }
+    }
+}
+
+/// How a run finds its network.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Method {
+    /// QuantNAS search of ops and bits, then retraining (`trainer pipeline`); the variant
+    /// is in the search settings (mode, residual, entropy, bits).
+    Quantnas,
+    /// A fixed network at uniform bits, retrained with LSQ + HWGQ (`trainer train`).
+    Uniform,
+}
+
+impl Method {
+    /// The name in plans and `results.json`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::Quantnas => "quantnas",
+            Method::Uniform => "uniform",
+        }
+    }
+}
+
+/// What one run does, fully resolved: the folder name hashes it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Job {
+    /// `trainer pipeline` with these settings.
+    Pipeline(PipelineConfig),
+    /// `trainer train` with these settings, then export and evaluation on `datasets`.
+    Train {
+        /// The training.
+        train: TrainConfig,
+        /// Test sets.
+        datasets: Vec<PathBuf>,
+    },
+}
+
+impl Job {
+    /// The test sets the run reports.
+    pub fn datasets(&self) -> &[PathBuf] {
+        match self {
+            Job::Pipeline(c) => &c.datasets,
+            Job::Train { datasets, .. } => datasets,
+        }
+    }
+}
+
+/// One run of a plan: an experiment at one seed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunSpec {
+    /// `EXPERIMENT-sSEED`.
+    pub name: String,
+    /// The experiment's method.
+    pub method: Method,
+    /// The seed of weights, data and noise.
+    pub seed: u64,
+    /// What it does.
+    pub job: Job,
+    /// Its folder under `DIR/runs/`, named from its settings.
+    pub folder: String,
+}
+
+/// A plan file as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PlanFile {
+    /// Put under every experiment (all but `name`, `method`, `arch` and `bits`).
+    #[serde(default)]
+    defaults: Experiment,
+    #[serde(rename = "experiment", default)]
+    experiments: Vec<Experiment>,
+}
+
+/// One experiment as written, or the plan's defaults; each key of a settings table is a
+/// field of the struct named in its comment.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Experiment {
+    /// Readable name (letters, digits, `-`, `_`, `.`); unique in the plan.
+    name: Option<String>,
+    method: Option<Method>,
+    /// One run per seed (default: the settings' own seed).
+    seeds: Option<Vec<u64>>,
+    /// `uniform`: the fixed network (`espcn`, `srresnet`, `rfdn`).
+    arch: Option<String>,
+    /// `uniform`: bits of every layer (4, 8 or 32).
+    bits: Option<u32>,
+    /// [`SearchConfig`].
+    #[serde(default)]
+    search: Table,
+    /// [`crate::pipeline::RetrainArgs`].
+    #[serde(default)]
+    retrain: Table,
+    /// [`TrainConfig`].
+    #[serde(default)]
+    train: Table,
+    /// Test sets (default: the pipeline's, Set5, Set14 and B100).
+    datasets: Option<Vec<PathBuf>>,
+}
+
+impl Experiment {
+    /// `self` (the defaults) with `over`'s keys put on top.
+    fn under(&self, over: &Experiment) -> Experiment {
+        let merge = |a: &Table, b: &Table| {
+            let mut t = a.clone();
+            t.extend(b.iter().map(|(k, v)| (k.clone(), v.clone())));
+            t
+        };
+        Experiment {
+            search: merge(&self.search, &over.search),
+            retrain: merge(&self.retrain, &over.retrain),
+            train: merge(&self.train, &over.train),
+            datasets: over.datasets.clone().or_else(|| self.datasets.clone()),
+            seeds: over.seeds.clone().or_else(|| self.seeds.clone()),
+            ..over.clone()
+        }
+    }
+}
+
+/// A parsed plan: its runs, in plan order.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    /// Every run.
+    pub runs: Vec<RunSpec>,
+}
+
+impl Plan {
+    /// Parses and resolves a plan; `origin` names it in errors.
+    ///
+    /// # Errors
+    /// Malformed TOML, an unknown field, a value the commands would refuse, two
+    /// experiments of one name or two runs of the same settings.
+    pub fn parse(text: &str, origin: &str) -> Result<Plan> {
+        let file: PlanFile =
+            toml::from_str(text).with_context(|| format!("reading plan {origin}"))?;
+        ensure!(
+            !file.experiments.is_empty(),
+            "plan {origin} has no [[experiment]]"
+        );
+        let d = &file.defaults;
+        if let Some(k) = [
+            ("name", d.name.is_some()),
+            ("method", d.method.is_some()),
+            ("arch", d.arch.is_some()),
+            ("bits", d.bits.is_some()),
+        ]
+        .iter()
+        .find_map(|(k, set)| set.then_some(k))
+        {
+            bail!("plan {origin}: [defaults] cannot set `{k}` (each experiment says its own)");
+        }
+        let mut runs: Vec<RunSpec> = Vec::new();
+        let mut names = std::collections::BTreeSet::new();
+        for (i, e) in file.experiments.iter().enumerate() {
+            let (Some(name), Some(method)) = (&e.name, e.method) else {
+                bail!(
+                    "plan {origin}: experiment {} needs a `name` and a `method`",
+                    i + 1
+                );
+            };
+            ensure!(
+                names.insert(name.clone()),
+                "plan {origin}: two experiments are named {name:?}"
+            );
+            let more = expand(name, method, e, &d.under(e))
+                .with_context(|| format!("plan {origin}, experiment {name:?}"))?;
+            for r in more {
+                if let Some(same) = runs.iter().find(|o| o.method == r.method && o.job == r.job) {
+                    bail!(
+                        "plan {origin}: runs {} and {} have the same settings",
+                        same.name,
+                        r.name
+                    );
+                }
+                runs.push(r);
+            }
+        }
+        Ok(Plan { runs })
+    }
+}
+
+/// Checks an experiment's name: it names folders.
+fn check_name(name: &str) -> Result<()> {
+    ensure!(
+        !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+            && !name.starts_with('.'),
+        "name {name:?} must be letters, digits, '-', '_' or '.' (it names the run folders)"
+    );
+    Ok(())
+}
+
+/// The runs of experiment `e`, `o` being it over the plan's defaults.
+fn expand(name: &str, method: Method, e: &Experiment, o: &Experiment) -> Result<Vec<RunSpec>> {
+    check_name(name)?;
+    let datasets = o
+        .datasets
+        .clone()
+        .unwrap_or_else(|| TEST_SETS.iter().map(PathBuf::from).collect());
+    ensure!(!datasets.is_empty(), "datasets must not be empty");
+    let seed_key = match method {
+        Method::Quantnas => {
+            refuse_keys(&[("arch", e.arch.is_some()), ("bits", e.bits.is_some())])?;
+            // The plan's [defaults] may hold tables for either method; an experiment's own
+            // tables must be its method's.
+            ensure!(
+                e.train.is_empty(),
+                "a quantnas experiment retrains with [retrain], not [train]"
+            );
+            &o.search
+        }
+        Method::Uniform => {
+            ensure!(
+                e.search.is_empty() && e.retrain.is_empty(),
+                "a uniform experiment has no search: set [train], not [search] or [retrain]"
+            );
+            &o.train
+        }
+    };
+    let seeds = match &o.seeds {
+        Some(s) => {
+            ensure!(
+                !seed_key.contains_key("seed"),
+                "give `seeds` or a `seed` field, not both"
+            );
+            ensure!(!s.is_empty(), "seeds must not be empty");
+            s.iter().map(|&s| Some(s)).collect()
+        }
+        None => vec![None],
+    };
+    let mut runs = Vec::new();
+    for seed in seeds {
+        let job = match method {
+            Method::Quantnas => Job::Pipeline(pipeline_config(o, seed, &datasets)?),
+            Method::Uniform => {
+                let (Some(arch), Some(bits)) = (&o.arch, o.bits) else {
+                    bail!("a uniform experiment needs `arch` and `bits`");
+                };
+                let train = train_config(&o.train, arch, bits, seed)?;
+                check_test_sets(&datasets, &train.val_data)?;
+                Job::Train {
+                    train,
+                    datasets: datasets.clone(),
+                }
+            }
+        };
+        let seed = match &job {
+            Job::Pipeline(c) => c.search.seed,
+            Job::Train { train, .. } => train.seed,
+        };
+        runs.push(RunSpec {
+            name: format!("{name}-s{seed}"),
+            method,
+            seed,
+            folder: run_folder(name, seed, method, &job)?,
+            job,
+        });
+    }
+    Ok(runs)
+}
+
+fn refuse_keys(keys: &[(&str, bool)]) -> Result<()> {
+    if let Some((k, _)) = keys.iter().find(|(_, given)| *given) {
+        bail!("`{k}` is for uniform experiments (a search finds the network)");
+    }
+    Ok(())
+}
+
+/// The preset a table names (cpu when it names none).
+fn preset_of(table: &Table, what: &str) -> Result<Preset> {
+    match table.get("preset") {
+        Some(v) => v
+            .clone()
+            .try_into()
+            .with_context(|| format!("[{what}] preset: expected \"cpu\" or \"paper\"")),
+        None => Ok(Preset::Cpu),
+    }
+}
+
+/// A pipeline's settings: the search preset with `o.search` on top, then the retraining
+/// preset for it with `o.retrain` on top; the rules `trainer pipeline` applies to
+/// options not given apply to fields not set (budget 3 GBitOps, full-precision entropy).
+fn pipeline_config(
+    o: &Experiment,
+    seed: Option<u64>,
+    datasets: &[PathBuf],
+) -> Result<PipelineConfig> {
+    let mut search: SearchConfig = overlay(
+        &SearchConfig::preset(preset_of(&o.search, "search")?),
+        &o.search,
+        "search",
+    )?;
+    if let Some(s) = seed {
+        search.seed = s;
+    }
+    if !o.search.contains_key("max_gbitops") {
+        search.max_gbitops = Some(DEFAULT_MAX_GBITOPS);
+    }
+    search
+        .finish_preset(o.search.contains_key("entropy_coef"))
+        .context("[search]")?;
+    let retrain = overlay(
+        &PipelineConfig::retrain_preset(&search)?,
+        &o.retrain,
+        "retrain",
+    )?;
+    let config = PipelineConfig {
+        search,
+        retrain,
+        datasets: datasets.to_vec(),
+    };
+    config.validate()?;
+    // The retraining's own checks, on a stand-in network (the real one is found later).
+    config
+        .retrain
+        .config(&Arch::Espcn { bits: Bits::B8 }, &config.search)
+        .context("[retrain]")?;
+    Ok(config)
+}
+
+/// A uniform network's training: the preset for it with `table` on top.
+fn train_config(table: &Table, arch: &str, bits: u32, seed: Option<u64>) -> Result<TrainConfig> {
+    ensure!(
+        !table.contains_key("arch"),
+        "[train] arch: set the network with the experiment's `arch` and `bits`"
+    );
+    let arch = crate::archspec::resolve_arch(arch, Some(bits))?;
+    let mut train = overlay(
+        &TrainConfig::preset(arch, preset_of(table, "train")?),
+        table,
+        "train",
+    )?;
+    if let Some(s) = seed {
+        train.seed = s;
+    }
+    train.validate().context("[train]")?;
+    Ok(train)
+}
+
+/// `base` with the fields in `table` replaced, through the struct's own serde: a key the
+/// struct does not serialize is an unknown field, a value its type refuses is invalid.
+///
+/// # Errors
+/// An unknown field (the known ones listed) or a value of the wrong type.
+pub fn overlay<T: Serialize + DeserializeOwned>(base: &T, table: &Table, what: &str) -> Result<T> {
+    let serde_json::Value::Object(mut fields) = serde_json::to_value(base)? else {
+        bail!("[{what}] settings are not a table");
+    };
+    for (key, value) in table {
+        if !fields.contains_key(key) {
+            let known: Vec<&str> = fields.keys().map(String::as_str).collect();
+            bail!(
+                "unknown field `{key}` in [{what}]; its fields are: {}",
+                known.join(", ")
+            );
+        }
+        let v = serde_json::to_value(value)
+            .with_context(|| format!("[{what}] {key}: cannot be read"))?;
+        let mut one = fields.clone();
+        one.insert(key.clone(), v);
+        // Checked one field at a time, so the error names the field.
+        serde_json::from_value::<T>(serde_json::Value::Object(one.clone()))
+            .with_context(|| format!("invalid value for `{key}` in [{what}]: {value}"))?;
+        fields = one;
+    }
+    serde_json::from_value(serde_json::Value::Object(fields))
+        .with_context(|| format!("invalid [{what}] settings"))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // in tests a failed unwrap is a failed test
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bundled_plans_resolve() {
+        for b in [Bundled::Cpu, Bundled::Tiny] {
+            let p = Plan::parse(b.text(), "bundled").unwrap();
+            assert!(!p.runs.is_empty());
+        }
+    }
+
+    #[test]
+    fn fields_override_the_presets_and_seeds_expand() {
+        let p = Plan::parse(
+            r#"
+            [defaults]
+            search = { epochs = 2 }
+            [[experiment]]
+            name = "q"
+            method = "quantnas"
+            seeds = [4, 5]
+            search = { penalty = 0.1, adq = "batchnorm" }
+            retrain = { train_steps = 30 }
+            [[experiment]]
+            name = "e"
+            method = "uniform"
+            arch = "espcn"
+            bits = 4
+            train = { steps = 7 }
+            "#,
+            "test",
+        )
+        .unwrap();
+        assert_eq!(p.runs.len(), 3);
+        let Job::Pipeline(c) = &p.runs[1].job else {
+            panic!("a pipeline")
+        };
+        let cpu = SearchConfig::preset(Preset::Cpu);
+        assert_eq!(c.search.epochs, 2);
+        assert_eq!(c.search.penalty, 0.1);
+        assert_eq!(c.search.seed, 5);
+        assert_eq!(c.search.batch, cpu.batch);
+        assert_eq!(c.search.max_gbitops, Some(DEFAULT_MAX_GBITOPS));
+        assert_eq!(c.retrain.train_steps, 30);
+        assert_eq!(p.runs[1].name, "q-s5");
+        assert_ne!(p.runs[0].folder, p.runs[1].folder);
+        let Job::Train { train, .. } = &p.runs[2].job else {
+            panic!("a training")
+        };
+        assert_eq!((train.steps, train.seed), (7, 1));
+        assert_eq!(train.arch, Arch::Espcn { bits: Bits::B4 });
+    }
+
+    #[test]
+    fn unknown_fields_and_bad_values_are_refused() {
+        let plan = |body: &str| {
+            Plan::parse(&format!("[[experiment]]\nname = \"x\"\n{body}"), "t")
+                .map_err(|e| format!("{e:#}"))
+        };
+        let e = plan("method = \"quantnas\"\nsearch = { penalti = 1 }").unwrap_err();
+        assert!(e.contains("unknown field `penalti` in [search]"), "{e}");
+        let e = plan("method = \"quantnas\"\ncolour = 1").unwrap_err();
+        assert!(e.contains("unknown field `colour`"), "{e}");
+        let e = plan("method = \"quantnas\"\nsearch = { adq = \"bn\" }").unwrap_err();
+        assert!(e.contains("invalid value for `adq`"), "{e}");
+        let e = plan("method = \"quantnas\"\nsearch = { penalty = -1.0 }").unwrap_err();
+        assert!(e.contains("penalty"), "{e}");
+        let e = plan("method = \"edmips\"").unwrap_err();
+        assert!(e.contains("method"), "{e}");
+        let e = plan("method = \"uniform\"\narch = \"espcn\"\nbits = 5").unwrap_err();
+        assert!(e.contains("bits"), "{e}");
+        assert!(plan("method = \"uniform\"\narch = \"espcn\"").is_err());
+        let e = plan("method = \"quantnas\"\nseeds = [1]\nsearch = { seed = 2 }").unwrap_err();
+        assert!(e.contains("not both"), "{e}");
+        let e = plan("method = \"quantnas\"\n[[experiment]]\nname = \"y\"\nmethod = \"quantnas\"")
+            .unwrap_err();
+        assert!(e.contains("same settings"), "{e}");
+    }
+}

@@ -1,0 +1,125 @@
+//! The report's SVG plots (plotters' SVG backend).
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use plotters::prelude::*;
+
+use super::results::Entry;
+use crate::run::dir::write_file_atomic;
+
+/// File name of the PSNR–BitOps plot in the study folder.
+pub const PARETO_SVG: &str = "set14_vs_gbitops.svg";
+
+/// Points `(gbitops, psnr)` that no other point beats on both (fewer or equal BitOps and
+/// higher PSNR), by increasing BitOps.
+pub fn pareto_front(points: &[(f64, f64)]) -> Vec<(f64, f64)> {
+    let mut sorted = points.to_vec();
+    // Equal BitOps: the better PSNR first, so the worse one is dropped.
+    sorted.sort_by(|a, b| a.0.total_cmp(&b.0).then(b.1.total_cmp(&a.1)));
+    let mut front: Vec<(f64, f64)> = Vec::new();
+    for p in sorted {
+        if front.last().is_none_or(|l| p.1 > l.1) {
+            front.push(p);
+        }
+    }
+    front
+}
+
+/// The series of the plot: one per method (QuantNAS's variants each apart), in order of
+/// first appearance, with their runs' `(gbitops, set14 psnr)`.
+fn series(entries: &[Entry]) -> Vec<(String, Vec<(f64, f64)>)> {
+    let mut out: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
+    for e in entries {
+        let Some(s) = e.set14 else { continue };
+        let config = &e.setup;
+        let label = match config.method {
+            super::plan::Method::Uniform => "uniform".to_string(),
+            _ => config.label(),
+        };
+        match out.iter_mut().find(|(l, _)| *l == label) {
+            Some((_, v)) => v.push((e.gbitops, s.psnr)),
+            None => out.push((label, vec![(e.gbitops, s.psnr)])),
+        }
+    }
+    out
+}
+
+/// A range around `v` with some room at both ends.
+fn span(v: impl Iterator<Item = f64> + Clone) -> (f64, f64) {
+    let lo = v.clone().fold(f64::INFINITY, f64::min);
+    let hi = v.fold(f64::NEG_INFINITY, f64::max);
+    if !lo.is_finite() {
+        return (0.0, 1.0);
+    }
+    let pad = ((hi - lo) * 0.08).max(0.05);
+    (lo - pad, hi + pad)
+}
+
+/// Set14 PSNR against GBitOps at 32×32, every run a point, each method's Pareto front a
+/// line; written to `dir/`[`PARETO_SVG`].
+///
+/// # Errors
+/// An unwritable file, or a drawing error.
+pub fn pareto_plot(dir: &Path, entries: &[Entry]) -> Result<()> {
+    let all = series(entries);
+    let points = || all.iter().flat_map(|(_, v)| v.iter().copied());
+    let (x0, x1) = span(points().map(|p| p.0));
+    let (y0, y1) = span(points().map(|p| p.1));
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (820, 540)).into_drawing_area();
+        root.fill(&WHITE)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption("x4 Set14 PSNR vs GBitOps @ 32×32 LR", ("sans-serif", 20))
+            .margin(14)
+            .x_label_area_size(44)
+            .y_label_area_size(60)
+            .build_cartesian_2d(x0..x1, y0..y1)?;
+        chart
+            .configure_mesh()
+            .x_desc("GBitOps at 32×32 LR")
+            .y_desc("Set14 Y-PSNR (dB)")
+            .draw()?;
+        for (i, (label, pts)) in all.iter().enumerate() {
+            let color = Palette99::pick(i).to_rgba();
+            chart
+                .draw_series(
+                    pts.iter()
+                        .map(|&(x, y)| Circle::new((x, y), 4, color.filled())),
+                )?
+                .label(label.as_str())
+                .legend(move |(x, y)| Circle::new((x + 8, y), 4, color.filled()));
+            let front = pareto_front(pts);
+            if front.len() > 1 {
+                chart.draw_series(LineSeries::new(front, color.stroke_width(2)))?;
+            }
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .position(SeriesLabelPosition::LowerRight)
+            .draw()?;
+        root.present()?;
+    }
+    let path = dir.join(PARETO_SVG);
+    write_file_atomic(&path, svg.as_bytes()).with_context(|| format!("writing {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_front_keeps_what_nothing_beats() {
+        let f = pareto_front(&[
+            (2.0, 27.0),
+            (1.0, 26.0),
+            (3.0, 26.5),
+            (2.0, 26.8),
+            (4.0, 27.5),
+        ]);
+        assert_eq!(f, [(1.0, 26.0), (2.0, 27.0), (4.0, 27.5)]);
+    }
+}

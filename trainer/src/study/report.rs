@@ -1,0 +1,94 @@
+//! `report.md`: every run, the configurations' means over seeds, the plot and the
+//! claims table, all from the results entries (nothing timed, so the same runs give the
+//! same report).
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+
+use super::claims::{claims, groups};
+use super::plots::PARETO_SVG;
+use super::results::{Entry, Score};
+use crate::run::dir::write_file_atomic;
+
+/// `PSNR / SSIM` or — .
+fn cell(s: Option<Score>) -> String {
+    s.map_or_else(|| "—".into(), |s| format!("{:.2} / {:.4}", s.psnr, s.ssim))
+}
+
+fn opt<T: std::fmt::Display>(v: Option<T>) -> String {
+    v.map_or_else(|| "—".into(), |v| v.to_string())
+}
+
+/// The report's markdown for `entries` of the plan `origin`.
+pub fn markdown(origin: &str, entries: &[Entry]) -> String {
+    let mut md = String::from("# QuantNAS study\n\n");
+    let _ = writeln!(
+        md,
+        "Plan: {origin}. {} runs. PSNR / SSIM: x4 Y channel, exported integer model on core's engine; GBitOps at 32×32 LR (core's cost counting). Machine-readable: `results.json`.\n",
+        entries.len()
+    );
+    md += "## Claims (spec §10)\n\n| claim | this study (Set14 PSNR @ GBitOps) | verdict |\n|---|---|---|\n";
+    for c in claims(entries) {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} |",
+            c.claim,
+            c.evidence,
+            c.verdict.text()
+        );
+    }
+    let _ = writeln!(
+        md,
+        "\nComparisons are of configurations that differ in the one setting the claim is about; over several seeds, of their means. At this scale (CPU presets, minutes instead of a GPU-day), compare orderings, not the paper's absolute numbers.\n\n## Set14 PSNR vs BitOps\n\n![Set14 PSNR vs GBitOps]({PARETO_SVG})\n\nEach method's Pareto front is a line (QuantNAS's variants apart).\n"
+    );
+    md += "## Configurations (mean ± std over seeds)\n\n| configuration | η | seeds | GBitOps | Set14 PSNR |\n|---|---|---|---|---|\n";
+    for g in groups(entries) {
+        let psnr = g
+            .set14
+            .map_or_else(|| "—".into(), |(m, s)| format!("{m:.2} ± {s:.2}"));
+        let seeds: Vec<String> = g.seeds.iter().map(u64::to_string).collect();
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {:.3} | {psnr} |",
+            g.config.label(),
+            opt(g.config.penalty),
+            seeds.join(", "),
+            g.gbitops
+        );
+    }
+    md += "\n## Runs\n\n| run | method | space | bits | mode | residual | η | entropy | seed | GBitOps | params | Set5 | Set14 | B100 | model |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
+    for e in entries {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.3} | {} | {} | {} | {} | `{}` |",
+            e.name,
+            e.setup.method.name(),
+            e.setup.space,
+            e.setup.bits,
+            opt(e.setup.mode.map(super::claims::mode_name)),
+            opt(e.setup.residual),
+            opt(e.setup.penalty),
+            opt(e.setup.entropy),
+            e.seed,
+            e.gbitops,
+            e.params,
+            cell(e.set5),
+            cell(e.set14),
+            cell(e.b100),
+            e.model
+        );
+    }
+    md
+}
+
+/// Writes `dir/report.md`.
+///
+/// # Errors
+/// An unwritable file.
+pub fn write(dir: &Path, origin: &str, entries: &[Entry]) -> Result<()> {
+    let path = dir.join("report.md");
+    write_file_atomic(&path, markdown(origin, entries).as_bytes())
+        .with_context(|| format!("writing {}", path.display()))
+}

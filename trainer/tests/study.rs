@@ -1,0 +1,185 @@
+//! `trainer study` end to end on the bundled tiny plan: it runs every run and writes the
+//! results, report and plot; a second invocation skips every finished run (it says so
+//! and touches none of their files); a run whose last stages were lost is finished again
+//! to the same numbers; the same seed gives the same entry in another study folder; bad
+//! plans are refused with the field named.
+#![allow(clippy::unwrap_used)] // in tests a failed unwrap is a failed test
+
+mod common;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::SystemTime;
+
+use common::{repo, temp_dir};
+use serde_json::Value;
+
+/// Runs the trainer binary in the repository root (the plans' data paths are relative
+/// to it).
+fn trainer(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_trainer"))
+        .current_dir(repo(""))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn ok(out: &Output) -> String {
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "failed: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+fn study(plan: &[&str], dir: &Path) -> String {
+    let mut args = vec!["study"];
+    args.extend_from_slice(plan);
+    args.extend(["--out", dir.to_str().unwrap(), "--quiet"]);
+    ok(&trainer(&args))
+}
+
+/// Modification times of every run's `run.json` and `model.qnm`.
+fn stamps(dir: &Path) -> Vec<(PathBuf, SystemTime)> {
+    let mut v = Vec::new();
+    for run in fs::read_dir(dir.join("runs")).unwrap() {
+        let run = run.unwrap().path();
+        for f in ["run.json", "model.qnm"] {
+            let p = run.join(f);
+            v.push((p.clone(), fs::metadata(&p).unwrap().modified().unwrap()));
+        }
+    }
+    v.sort();
+    v
+}
+
+#[test]
+fn the_tiny_study_runs_skips_resumes_and_reproduces() {
+    let root = temp_dir("study");
+    let a = root.join("a");
+    let first = study(&["--plan", "tiny"], &a);
+    assert_eq!(first.matches("finished ").count(), 4, "{first}");
+
+    let text = fs::read_to_string(a.join("results.json")).unwrap();
+    let results: Vec<Value> = serde_json::from_str(&text).unwrap();
+    let names: Vec<&str> = results
+        .iter()
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "quantnas-s1",
+            "quantnas-s2",
+            "quantnas-shared-s1",
+            "espcn-8-s1"
+        ]
+    );
+    for e in &results {
+        for key in [
+            "method", "space", "bits", "mode", "residual", "penalty", "entropy", "seed",
+            "genotype", "model", "gbitops", "params", "set5", "set14", "b100",
+        ] {
+            assert!(e.get(key).is_some(), "{key} missing in {e}");
+        }
+        assert!(a.join(e["model"].as_str().unwrap()).is_file());
+        assert!(e["set14"]["psnr"].as_f64().unwrap() > 0.0);
+        assert!(e["gbitops"].as_f64().unwrap() > 0.0);
+        // The tiny plan evaluates Set5 and Set14 only.
+        assert!(e["b100"].is_null());
+    }
+    assert_eq!(results[2]["mode"], "shared");
+    assert_eq!(results[3]["method"], "uniform");
+    assert!(results[3]["genotype"].is_null());
+    // The numbers are the run's evaluation file's.
+    let model = a.join(results[0]["model"].as_str().unwrap());
+    let eval: Value = serde_json::from_str(
+        &fs::read_to_string(model.parent().unwrap().join("eval/Set14.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(eval["mean_psnr"], results[0]["set14"]["psnr"]);
+    let report = fs::read_to_string(a.join("report.md")).unwrap();
+    assert!(report.contains("## Claims"), "{report}");
+    assert!(report.contains("| holds |") || report.contains("does not hold at this scale"));
+    assert!(report.contains("not run yet"));
+    let svg = fs::read_to_string(a.join("set14_vs_gbitops.svg")).unwrap();
+    assert!(svg.starts_with("<svg") && svg.matches("<circle").count() >= 4);
+
+    // Again: every run is skipped, no run's files are written.
+    let before = stamps(&a);
+    let second = study(&["--plan", "tiny"], &a);
+    assert_eq!(second.matches("skipped ").count(), 4, "{second}");
+    assert!(!second.contains("finished "), "{second}");
+    assert_eq!(stamps(&a), before);
+    assert_eq!(fs::read_to_string(a.join("results.json")).unwrap(), text);
+
+    // A run that lost its last stages (as after a kill between training and its results
+    // entry) is finished again from its checkpoints, to the same numbers.
+    let uniform = a.join(results[3]["model"].as_str().unwrap());
+    let uniform = uniform.parent().unwrap();
+    fs::remove_file(uniform.join("run.json")).unwrap();
+    fs::remove_file(uniform.join("model.qnm")).unwrap();
+    let third = study(&["--plan", "tiny"], &a);
+    assert_eq!(third.matches("skipped ").count(), 3, "{third}");
+    assert!(third.contains("finished espcn-8-s1"), "{third}");
+    assert_eq!(fs::read_to_string(a.join("results.json")).unwrap(), text);
+
+    // The same seed in another study folder: the same entry (the first experiment of the
+    // tiny plan, alone).
+    let tiny = fs::read_to_string(repo("trainer/plans/tiny.toml")).unwrap();
+    let cut = tiny.match_indices("[[experiment]]").nth(1).unwrap().0;
+    let one = tiny[..cut].replace("seeds = [1, 2]", "seeds = [1]");
+    let plan = root.join("one.toml");
+    fs::write(&plan, one).unwrap();
+    let b = root.join("b");
+    study(&[plan.to_str().unwrap()], &b);
+    let again: Vec<Value> =
+        serde_json::from_str(&fs::read_to_string(b.join("results.json")).unwrap()).unwrap();
+    assert_eq!(again, results[..1].to_vec());
+    let _ = fs::remove_dir_all(&root);
+}
+
+#[test]
+fn bad_plans_are_refused_with_the_field_named() {
+    let root = temp_dir("study-bad");
+    let cases = [
+        (
+            "[[experiment]]\nname = \"q\"\nmethod = \"quantnas\"\nsearch = { penalti = 0.1 }\n",
+            "unknown field `penalti` in [search]",
+        ),
+        (
+            "[[experiment]]\nname = \"q\"\nmethod = \"quantnas\"\nseed = 3\n",
+            "unknown field `seed`",
+        ),
+        (
+            "[[experiment]]\nname = \"q\"\nmethod = \"quantnas\"\nsearch = { mode = \"sane\" }\n",
+            "invalid value for `mode` in [search]",
+        ),
+        (
+            "[[experiment]]\nname = \"q\"\nmethod = \"quantnas\"\nsearch = { epochs = 0 }\n",
+            "--epochs must be at least 1",
+        ),
+        (
+            "[[experiment]]\nname = \"e\"\nmethod = \"uniform\"\narch = \"espcn\"\nbits = 6\n",
+            "bits",
+        ),
+    ];
+    for (i, (plan, message)) in cases.iter().enumerate() {
+        let file = root.join(format!("bad{i}.toml"));
+        fs::write(&file, plan).unwrap();
+        let out = trainer(&[
+            "study",
+            file.to_str().unwrap(),
+            "--out",
+            root.join("out").to_str().unwrap(),
+        ]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "accepted {plan}");
+        assert!(err.contains(message), "{plan}: {err}");
+        assert!(!root.join("out").exists(), "a refused plan ran nothing");
+    }
+    let _ = fs::remove_dir_all(&root);
+}
