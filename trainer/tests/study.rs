@@ -61,7 +61,7 @@ fn the_tiny_study_runs_skips_resumes_and_reproduces() {
     let root = temp_dir("study");
     let a = root.join("a");
     let first = study(&["--plan", "tiny"], &a);
-    assert_eq!(first.matches("finished ").count(), 4, "{first}");
+    assert_eq!(first.matches("finished ").count(), 5, "{first}");
 
     let text = fs::read_to_string(a.join("results.json")).unwrap();
     let results: Vec<Value> = serde_json::from_str(&text).unwrap();
@@ -75,7 +75,8 @@ fn the_tiny_study_runs_skips_resumes_and_reproduces() {
             "quantnas-s1",
             "quantnas-s2",
             "quantnas-shared-s1",
-            "espcn-8-s1"
+            "espcn-8-s1",
+            "random-s1"
         ]
     );
     for e in &results {
@@ -94,6 +95,10 @@ fn the_tiny_study_runs_skips_resumes_and_reproduces() {
     assert_eq!(results[2]["mode"], "shared");
     assert_eq!(results[3]["method"], "uniform");
     assert!(results[3]["genotype"].is_null());
+    // The random network was drawn at its target (within 2 %) and keeps its genotype.
+    assert_eq!(results[4]["method"], "random");
+    assert!((results[4]["gbitops"].as_f64().unwrap() / 2.5 - 1.0).abs() <= 0.02);
+    assert!(results[4]["genotype"]["slots"].is_array());
     // The numbers are the run's evaluation file's.
     let model = a.join(results[0]["model"].as_str().unwrap());
     let eval: Value = serde_json::from_str(
@@ -106,12 +111,12 @@ fn the_tiny_study_runs_skips_resumes_and_reproduces() {
     assert!(report.contains("| holds |") || report.contains("does not hold at this scale"));
     assert!(report.contains("not run yet"));
     let svg = fs::read_to_string(a.join("set14_vs_gbitops.svg")).unwrap();
-    assert!(svg.starts_with("<svg") && svg.matches("<circle").count() >= 4);
+    assert!(svg.starts_with("<svg") && svg.matches("<circle").count() >= 5);
 
     // Again: every run is skipped, no run's files are written.
     let before = stamps(&a);
     let second = study(&["--plan", "tiny"], &a);
-    assert_eq!(second.matches("skipped ").count(), 4, "{second}");
+    assert_eq!(second.matches("skipped ").count(), 5, "{second}");
     assert!(!second.contains("finished "), "{second}");
     assert_eq!(stamps(&a), before);
     assert_eq!(fs::read_to_string(a.join("results.json")).unwrap(), text);
@@ -123,7 +128,7 @@ fn the_tiny_study_runs_skips_resumes_and_reproduces() {
     fs::remove_file(uniform.join("run.json")).unwrap();
     fs::remove_file(uniform.join("model.qnm")).unwrap();
     let third = study(&["--plan", "tiny"], &a);
-    assert_eq!(third.matches("skipped ").count(), 3, "{third}");
+    assert_eq!(third.matches("skipped ").count(), 4, "{third}");
     assert!(third.contains("finished espcn-8-s1"), "{third}");
     assert_eq!(fs::read_to_string(a.join("results.json")).unwrap(), text);
 
@@ -165,6 +170,10 @@ fn bad_plans_are_refused_with_the_field_named() {
         (
             "[[experiment]]\nname = \"e\"\nmethod = \"uniform\"\narch = \"espcn\"\nbits = 6\n",
             "bits",
+        ),
+        (
+            "[[experiment]]\nname = \"r\"\nmethod = \"random\"\n",
+            "needs `target_gbitops`",
         ),
     ];
     for (i, (plan, message)) in cases.iter().enumerate() {

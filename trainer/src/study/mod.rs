@@ -16,6 +16,7 @@ pub mod claims;
 pub mod name;
 pub mod plan;
 pub mod plots;
+pub mod random;
 pub mod report;
 pub mod results;
 pub mod runner;

@@ -34,6 +34,7 @@ use serde::{Deserialize, Serialize};
 use toml::Table;
 
 use super::name::run_folder;
+use super::random::sample;
 use crate::pipeline::{DEFAULT_MAX_GBITOPS, PipelineConfig, TEST_SETS, check_test_sets};
 use crate::search::config::SearchConfig;
 use crate::settings::Preset;
@@ -67,6 +68,9 @@ pub enum Method {
     Quantnas,
     /// A fixed network at uniform bits, retrained with LSQ + HWGQ (`trainer train`).
     Uniform,
+    /// A random op and width per slot at a BitOps target ([`super::random`]), retrained
+    /// as the pipeline retrains a searched network.
+    Random,
 }
 
 impl Method {
@@ -75,6 +79,7 @@ impl Method {
         match self {
             Method::Quantnas => "quantnas",
             Method::Uniform => "uniform",
+            Method::Random => "random",
         }
     }
 }
@@ -117,6 +122,17 @@ pub struct RunSpec {
     pub job: Job,
     /// Its folder under `DIR/runs/`, named from its settings.
     pub folder: String,
+    /// `random`: what its network was drawn from.
+    pub drawn: Option<Drawn>,
+}
+
+/// What a random run's network was drawn from.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Drawn {
+    /// The widths drawn from (the search's `bits`).
+    pub bits: String,
+    /// The BitOps target.
+    pub target_gbitops: f64,
 }
 
 /// A plan file as written.
@@ -144,6 +160,8 @@ struct Experiment {
     arch: Option<String>,
     /// `uniform`: bits of every layer (4, 8 or 32).
     bits: Option<u32>,
+    /// `random`: the BitOps the drawn network should cost, in GBitOps at 32×32 LR.
+    target_gbitops: Option<f64>,
     /// [`SearchConfig`].
     #[serde(default)]
     search: Table,
@@ -202,6 +220,7 @@ impl Plan {
             ("method", d.method.is_some()),
             ("arch", d.arch.is_some()),
             ("bits", d.bits.is_some()),
+            ("target_gbitops", d.target_gbitops.is_some()),
         ]
         .iter()
         .find_map(|(k, set)| set.then_some(k))
@@ -260,17 +279,25 @@ fn expand(name: &str, method: Method, e: &Experiment, o: &Experiment) -> Result<
         .unwrap_or_else(|| TEST_SETS.iter().map(PathBuf::from).collect());
     ensure!(!datasets.is_empty(), "datasets must not be empty");
     let seed_key = match method {
-        Method::Quantnas => {
-            refuse_keys(&[("arch", e.arch.is_some()), ("bits", e.bits.is_some())])?;
+        Method::Quantnas | Method::Random => {
+            refuse_keys(
+                method,
+                &[("arch", e.arch.is_some()), ("bits", e.bits.is_some())],
+            )?;
+            if method == Method::Quantnas {
+                refuse_keys(method, &[("target_gbitops", e.target_gbitops.is_some())])?;
+            }
             // The plan's [defaults] may hold tables for either method; an experiment's own
             // tables must be its method's.
             ensure!(
                 e.train.is_empty(),
-                "a quantnas experiment retrains with [retrain], not [train]"
+                "a {} experiment retrains with [retrain], not [train]",
+                method.name()
             );
             &o.search
         }
         Method::Uniform => {
+            refuse_keys(method, &[("target_gbitops", e.target_gbitops.is_some())])?;
             ensure!(
                 e.search.is_empty() && e.retrain.is_empty(),
                 "a uniform experiment has no search: set [train], not [search] or [retrain]"
@@ -291,8 +318,28 @@ fn expand(name: &str, method: Method, e: &Experiment, o: &Experiment) -> Result<
     };
     let mut runs = Vec::new();
     for seed in seeds {
+        let mut drawn = None;
         let job = match method {
             Method::Quantnas => Job::Pipeline(pipeline_config(o, seed, &datasets)?),
+            Method::Random => {
+                let Some(target) = o.target_gbitops else {
+                    bail!("a random experiment needs `target_gbitops`");
+                };
+                // The search's settings say the space, widths, residual, seed and data;
+                // the retraining is the pipeline's.
+                let c = pipeline_config(o, seed, &datasets)?;
+                let s = &c.search;
+                let g = sample(s.space, s.adq, &s.search_bits()?.0, target, s.seed)?;
+                let arch = Arch::Genotype { genotype: g };
+                drawn = Some(Drawn {
+                    bits: s.bits.clone(),
+                    target_gbitops: target,
+                });
+                Job::Train {
+                    train: c.retrain.config(&arch, s)?,
+                    datasets: datasets.clone(),
+                }
+            }
             Method::Uniform => {
                 let (Some(arch), Some(bits)) = (&o.arch, o.bits) else {
                     bail!("a uniform experiment needs `arch` and `bits`");
@@ -315,14 +362,16 @@ fn expand(name: &str, method: Method, e: &Experiment, o: &Experiment) -> Result<
             seed,
             folder: run_folder(name, seed, method, &job)?,
             job,
+            drawn,
         });
     }
     Ok(runs)
 }
 
-fn refuse_keys(keys: &[(&str, bool)]) -> Result<()> {
+/// Refuses the keys given that `method` has no use for.
+fn refuse_keys(method: Method, keys: &[(&str, bool)]) -> Result<()> {
     if let Some((k, _)) = keys.iter().find(|(_, given)| *given) {
-        bail!("`{k}` is for uniform experiments (a search finds the network)");
+        bail!("a {} experiment has no `{k}`", method.name());
     }
     Ok(())
 }

@@ -35,7 +35,8 @@ fn series(entries: &[Entry]) -> Vec<(String, Vec<(f64, f64)>)> {
         let config = &e.setup;
         let label = match config.method {
             super::plan::Method::Uniform => "uniform".to_string(),
-            _ => config.label(),
+            super::plan::Method::Random => "random".to_string(),
+            super::plan::Method::Quantnas => config.label(),
         };
         match out.iter_mut().find(|(l, _)| *l == label) {
             Some((_, v)) => v.push((e.gbitops, s.psnr)),

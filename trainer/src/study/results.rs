@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use quantnas_core::arch::{Arch, Genotype, Residual};
+use quantnas_core::arch::{Arch, Bits, Genotype, Residual};
 use quantnas_core::cost::{REPORT_LR_SIDE, cost};
 use serde::{Deserialize, Serialize};
 
@@ -38,6 +38,9 @@ pub struct Setup {
     pub penalty: Option<f64>,
     /// Peak entropy coefficient of the search.
     pub entropy: Option<f64>,
+    /// `random`: the BitOps target of the draw (absent for the other methods).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_gbitops: Option<f64>,
 }
 
 /// One run's result (its JSON is flat: the setup's fields follow the name).
@@ -94,8 +97,14 @@ pub fn entry(study: &Path, folder: &Path, spec: &RunSpec) -> Result<Entry> {
         }
         Job::Train { train, .. } => {
             let (space, bits) = fixed_name(&train.arch);
+            let bits = spec.drawn.as_ref().map_or(bits, |d| d.bits.clone());
             (train.arch.clone(), space, bits, None)
         }
+    };
+    // A drawn genotype (random search) has the residual wrapping of its space.
+    let residual = match &arch {
+        Arch::Genotype { genotype } => Some(genotype.residual),
+        _ => None,
     };
     let c = cost(&arch.graph(), REPORT_LR_SIDE, REPORT_LR_SIDE)?;
     let score = |set: &str| -> Result<Option<Score>> {
@@ -123,9 +132,10 @@ pub fn entry(study: &Path, folder: &Path, spec: &RunSpec) -> Result<Entry> {
             space,
             bits,
             mode: search.map(|s| s.mode),
-            residual: search.map(|s| s.adq),
+            residual: search.map(|s| s.adq).or(residual),
             penalty: search.map(|s| s.penalty),
             entropy: search.map(|s| s.entropy_coef),
+            target_gbitops: spec.drawn.as_ref().map(|d| d.target_gbitops),
         },
         seed: spec.seed,
         genotype: match arch {
@@ -142,13 +152,16 @@ pub fn entry(study: &Path, folder: &Path, spec: &RunSpec) -> Result<Entry> {
 }
 
 /// A trained network's name without its bits (`espcn`, `srresnet`, `rfdn`, or a
-/// genotype's space) and its bits (`mixed` for a genotype).
+/// genotype's space) and its bits (a genotype's distinct widths, `4,8`).
 fn fixed_name(arch: &Arch) -> (String, String) {
     match arch {
         Arch::Espcn { bits } => ("espcn".into(), bits.to_string()),
         Arch::SrResNet { bits } => ("srresnet".into(), bits.to_string()),
         Arch::Rfdn { bits } => ("rfdn".into(), bits.to_string()),
-        Arch::Genotype { genotype } => (genotype.space.to_string(), "mixed".into()),
+        Arch::Genotype { genotype } => {
+            let bits: Vec<String> = genotype.bit_widths().iter().map(Bits::to_string).collect();
+            (genotype.space.to_string(), bits.join(","))
+        }
     }
 }
 
