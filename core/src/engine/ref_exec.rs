@@ -221,7 +221,7 @@ pub(crate) fn run(graph: &Graph, model: &Model, x: &Planes) -> Planes {
             (NodeKind::Sigmoid { input }, _) => {
                 let t = get(*input);
                 T::new(t.c, t.h, t.w, |c, y, x| {
-                    1.0 / (1.0 + libm::expf(-t.at(c, y, x)))
+                    (1.0 / (1.0 + libm::exp(-f64::from(t.at(c, y, x))))) as f32
                 })
             }
             // A validated model has parameters wherever the graph needs them, and no

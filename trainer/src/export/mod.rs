@@ -138,17 +138,19 @@ pub fn write_model(model: &Model, path: &Path) -> Result<()> {
 pub enum Format {
     /// The project's model file, for `quantnas-core`'s engine and the web page.
     Qnm,
-    /// A standard QDQ ONNX model (opset 21) for ONNX Runtime and other runtimes.
+    /// A standard ONNX model (opset 21) for ONNX Runtime and other runtimes.
     Onnx,
 }
 
 /// Export a trained run (or convert a model file) to a `.qnm` model file for
-/// `quantnas-core`'s integer engine and the web demo, or to a QDQ ONNX model.
+/// `quantnas-core`'s integer engine and the web demo, or to an ONNX model.
 ///
-/// The ONNX model is the quantized network itself: QuantizeLinear/DequantizeLinear pairs
-/// with the model's own activation steps and per-channel weight steps, input `float32
-/// [N, 3, H, W]` RGB in [0, 1], output `[N, 3, 4H, 4W]` clamped to [0, 1]. A run is
-/// exported to `.qnm` in memory first, so both formats hold the same numbers.
+/// The ONNX model is the quantized network itself, input `float32 [N, 3, H, W]` RGB in
+/// [0, 1], output `[N, 3, 4H, 4W]` clamped to [0, 1]: QuantizeLinear/DequantizeLinear
+/// pairs with the model's own activation steps and per-channel weight steps (`qdq`), or the
+/// engine's integer arithmetic in standard ops (`exact`, equal to the engine's output in
+/// ONNX Runtime). A run is exported to `.qnm` in memory first, so every format holds the
+/// same numbers.
 ///
 /// Examples: `trainer export runs/espcn8 -o web/models/espcn-8bit.qnm`,
 /// `trainer export web/models/espcn-8bit.qnm --format onnx -o espcn.onnx`
@@ -162,14 +164,46 @@ pub struct ExportArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "qnm")]
     pub format: Format,
-    /// ONNX only: how 4-bit weights and activations are stored. `int4`: ONNX int4/uint4
-    /// tensors; `int8`: int8/uint8 containers holding 4-bit codes (runs on 8-bit integer
-    /// kernels).
-    #[arg(long, value_enum, default_value = "int4")]
-    pub four_bit: onnx::FourBit,
+    /// ONNX only: `qdq`, QuantizeLinear/DequantizeLinear pairs around float convs (what
+    /// ONNX Runtime, TensorRT and OpenVINO fuse into integer kernels); `exact`, the
+    /// engine's arithmetic (ConvInteger on the codes, its rescale and rounding spelled
+    /// out), whose output through ONNX Runtime equals the engine's.
+    #[arg(long, value_enum, default_value = "qdq")]
+    pub onnx_form: OnnxForm,
+    /// ONNX `qdq` only: how 4-bit weights and activations are stored. `int4`: ONNX
+    /// int4/uint4 tensors; `int8`: int8/uint8 containers holding 4-bit codes (runs on
+    /// 8-bit integer kernels) [default: int4].
+    #[arg(long, value_enum)]
+    pub four_bit: Option<onnx::FourBit>,
     /// Run folders only: which checkpoint, `best` (validation PSNR) or `last`.
     #[arg(long, default_value = "best")]
     pub checkpoint: String,
+}
+
+/// The two ONNX forms (see [`onnx::Encoding`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OnnxForm {
+    /// QuantizeLinear/DequantizeLinear pairs.
+    Qdq,
+    /// The engine's integer arithmetic.
+    Exact,
+}
+
+impl ExportArgs {
+    /// The ONNX encoding the options ask for.
+    ///
+    /// # Errors
+    /// `--four-bit` with the exact form (which stores every code in 8 bits).
+    pub fn encoding(&self) -> Result<onnx::Encoding> {
+        match (self.onnx_form, self.four_bit) {
+            (OnnxForm::Qdq, four) => Ok(onnx::Encoding::Qdq(four.unwrap_or_default())),
+            (OnnxForm::Exact, None) => Ok(onnx::Encoding::Exact),
+            (OnnxForm::Exact, Some(_)) => bail!(
+                "--four-bit applies to --onnx-form qdq only (the exact form stores 4-bit codes \
+                 in int8, as ConvInteger reads them)"
+            ),
+        }
+    }
 }
 
 /// The model and its `.qnm` bytes: a model file as read, or a run exported in memory.
@@ -208,11 +242,12 @@ pub fn run(args: &ExportArgs) -> Result<()> {
             args.checkpoint
         );
     }
+    let encoding = args.encoding()?;
     let (model, qnm) = load_model(&args.run, &args.checkpoint)?;
     match args.format {
         Format::Qnm => write_atomic(&args.output, &qnm)?,
         Format::Onnx => {
-            let bytes = onnx::to_bytes(&model, &qnm, args.four_bit)
+            let bytes = onnx::to_bytes(&model, &qnm, encoding)
                 .with_context(|| format!("converting {} to ONNX", args.run.display()))?;
             write_atomic(&args.output, &bytes)?;
         }
@@ -230,4 +265,34 @@ pub fn run(args: &ExportArgs) -> Result<()> {
         bits.join(" ")
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(form: OnnxForm, four_bit: Option<onnx::FourBit>) -> ExportArgs {
+        ExportArgs {
+            run: "m.qnm".into(),
+            output: "m.onnx".into(),
+            format: Format::Onnx,
+            onnx_form: form,
+            four_bit,
+            checkpoint: "best".into(),
+        }
+    }
+
+    #[test]
+    fn onnx_options_resolve_to_one_encoding() {
+        use onnx::{Encoding, FourBit};
+        let enc = |f, b| args(f, b).encoding().ok();
+        assert_eq!(enc(OnnxForm::Qdq, None), Some(Encoding::Qdq(FourBit::Int4)));
+        assert_eq!(
+            enc(OnnxForm::Qdq, Some(FourBit::Int8)),
+            Some(Encoding::Qdq(FourBit::Int8))
+        );
+        assert_eq!(enc(OnnxForm::Exact, None), Some(Encoding::Exact));
+        let err = args(OnnxForm::Exact, Some(FourBit::Int4)).encoding();
+        assert!(err.is_err_and(|e| e.to_string().contains("--four-bit")));
+    }
 }

@@ -9,8 +9,8 @@ use quantnas_core::arch::{ConvNode, Graph, NodeKind};
 use quantnas_core::model::{ConvParams, Model, NodeParams};
 
 use super::builder::{Attr, GraphBuilder};
-use super::quant::{self, FourBit};
-use super::tensors;
+use super::proto::tensor_proto::DataType;
+use super::{Encoding, exact, quant, tensors};
 
 /// Name of the graph input: `float32 [N, 3, H, W]`, RGB in [0, 1].
 pub const INPUT: &str = "input";
@@ -21,14 +21,14 @@ pub const OUTPUT: &str = "output";
 /// already emitted (convs reading one tensor at one width share its quantizer).
 struct Lowering<'a> {
     g: GraphBuilder,
-    four: FourBit,
+    enc: Encoding,
     graph: &'a Graph,
     values: Vec<String>,
     activations: HashMap<(usize, u32, u32), String>,
 }
 
 /// Appends the nodes of `model` to a fresh builder; the last node writes [`OUTPUT`].
-pub fn lower(model: &Model, four: FourBit) -> Result<GraphBuilder> {
+pub fn lower(model: &Model, enc: Encoding) -> Result<GraphBuilder> {
     let graph = model.graph();
     let mut params: Vec<Option<&NodeParams>> = vec![None; graph.nodes.len()];
     for ((id, _), p) in model.specs()?.iter().zip(&model.params) {
@@ -36,7 +36,7 @@ pub fn lower(model: &Model, four: FourBit) -> Result<GraphBuilder> {
     }
     let mut l = Lowering {
         g: GraphBuilder::default(),
-        four,
+        enc,
         graph: &graph,
         values: Vec::with_capacity(graph.nodes.len()),
         activations: HashMap::new(),
@@ -104,7 +104,9 @@ impl Lowering<'_> {
             }
             (NodeKind::Adq { branch, skip }, Some(NodeParams::Adq { gamma, beta })) => {
                 let (b, s) = (self.values[*branch].clone(), self.values[*skip].clone());
-                self.adq(&b, &s, *gamma, *beta, &name)
+                // The exact form computes σ in double, as the engine does.
+                let wide = self.enc == Encoding::Exact;
+                self.adq(&b, &s, *gamma, *beta, wide, &name)
             }
             (
                 NodeKind::MaxPool {
@@ -124,11 +126,17 @@ impl Lowering<'_> {
             }
             (NodeKind::ResizeBilinear { input, like }, _) => {
                 let (x, l) = (self.values[*input].clone(), self.values[*like].clone());
-                self.resize(&x, &l, &name)
+                match self.enc {
+                    Encoding::Qdq(_) => self.resize(&x, &l, &name),
+                    Encoding::Exact => exact::resize(&mut self.g, &x, &l, &name),
+                }
             }
             (NodeKind::Sigmoid { input }, _) => {
                 let x = self.values[*input].clone();
-                self.g.op("Sigmoid", &[&x], &[], &name)
+                match self.enc {
+                    Encoding::Qdq(_) => self.g.op("Sigmoid", &[&x], &[], &name),
+                    Encoding::Exact => exact::sigmoid(&mut self.g, &x, &name),
+                }
             }
             (NodeKind::Mixed(_), _) => bail!("node {name} is a supernet slot, not a network"),
             _ => bail!("node {name} has no parameters of its kind (an unvalidated model)"),
@@ -139,51 +147,6 @@ impl Lowering<'_> {
     fn conv(&mut self, c: &ConvNode, p: &ConvParams, name: &str) -> String {
         let s = c.shape;
         let dims = [s.cout, s.cin / s.groups, s.kh, s.kw];
-        let x = self.values[c.input].clone();
-        let (act, w) = match p {
-            ConvParams::Quantized {
-                bits,
-                codes,
-                weight_steps,
-                act_step,
-            } => {
-                let key = (c.input, bits.get(), act_step.to_bits());
-                let act = match self.activations.get(&key) {
-                    Some(a) => a.clone(),
-                    None => {
-                        let a =
-                            quant::activation(&mut self.g, &x, *bits, *act_step, self.four, name);
-                        self.activations.insert(key, a.clone());
-                        a
-                    }
-                };
-                let w = quant::weights(
-                    &mut self.g,
-                    &dims,
-                    *bits,
-                    codes,
-                    weight_steps,
-                    self.four,
-                    name,
-                );
-                (act, w)
-            }
-            ConvParams::Float { weights } => {
-                let key = (c.input, 32, 0);
-                let act = match self.activations.get(&key) {
-                    Some(a) => a.clone(),
-                    None => {
-                        let a = self.g.op("Relu", &[&x], &[], &format!("{name}.act"));
-                        self.activations.insert(key, a.clone());
-                        a
-                    }
-                };
-                let w = self.g.constant(&format!("{name}.weight"), |n| {
-                    tensors::f32s(n, &dims, weights)
-                });
-                (act, w)
-            }
-        };
         let (ph, pw) = (c.padding.0 as i64, c.padding.1 as i64);
         let st = c.stride as i64;
         let attrs = [
@@ -192,30 +155,115 @@ impl Lowering<'_> {
             Attr::Ints("strides", vec![st, st]),
             Attr::Int("group", s.groups as i64),
         ];
+        let (act, w) = match (p, self.enc) {
+            (
+                ConvParams::Quantized {
+                    bits,
+                    codes,
+                    weight_steps,
+                    act_step,
+                },
+                Encoding::Exact,
+            ) => {
+                let x = self.input(c.input, bits.get(), *act_step, |g, x| {
+                    exact::codes(g, x, *bits, *act_step, name)
+                });
+                let scale: Vec<f64> = weight_steps
+                    .iter()
+                    .map(|&w| f64::from(w) * f64::from(*act_step))
+                    .collect();
+                return exact::conv(&mut self.g, &x, &dims, codes, &scale, &attrs, name);
+            }
+            (
+                ConvParams::Quantized {
+                    bits,
+                    codes,
+                    weight_steps,
+                    act_step,
+                },
+                Encoding::Qdq(four),
+            ) => {
+                let act = self.input(c.input, bits.get(), *act_step, |g, x| {
+                    quant::activation(g, x, *bits, *act_step, four, name)
+                });
+                let w = quant::weights(&mut self.g, &dims, *bits, codes, weight_steps, four, name);
+                (act, w)
+            }
+            (ConvParams::Float { weights }, _) => {
+                let act = self.input(c.input, 32, 0.0, |g, x| {
+                    g.op("Relu", &[x], &[], &format!("{name}.act"))
+                });
+                let w = self.g.constant(&format!("{name}.weight"), |n| {
+                    tensors::f32s(n, &dims, weights)
+                });
+                (act, w)
+            }
+        };
         self.g.op("Conv", &[&act, &w], &attrs, name)
     }
 
+    /// The conv input made from node `input` at `bits` with `step` by `make`, emitted
+    /// once per (tensor, width, step) and shared by every conv reading it.
+    fn input(
+        &mut self,
+        input: usize,
+        bits: u32,
+        step: f32,
+        make: impl FnOnce(&mut GraphBuilder, &str) -> String,
+    ) -> String {
+        let key = (input, bits, step.to_bits());
+        if let Some(a) = self.activations.get(&key) {
+            return a.clone();
+        }
+        let x = self.values[input].clone();
+        let a = make(&mut self.g, &x);
+        self.activations.insert(key, a.clone());
+        a
+    }
+
     /// `branch·(γ·σ(skip) + β) + skip`, σ the unbiased standard deviation of each sample
-    /// over C, H and W (spec §4): `√(mean((skip − mean)²)·n/(n−1))`, n = C·H·W taken from
-    /// the runtime shape, so H and W stay free.
-    fn adq(&mut self, branch: &str, skip: &str, gamma: f32, beta: f32, name: &str) -> String {
+    /// over C, H and W (spec §4): `√(Σ(skip − mean)²/(n−1))`, n = C·H·W taken from the
+    /// runtime shape, so H and W stay free. With `wide` the factor is computed in `double`
+    /// and rounded once to `float`, as the engine computes it; otherwise in `float`.
+    fn adq(
+        &mut self,
+        branch: &str,
+        skip: &str,
+        gamma: f32,
+        beta: f32,
+        wide: bool,
+        name: &str,
+    ) -> String {
         let g = &mut self.g;
+        let ty = if wide {
+            DataType::Double
+        } else {
+            DataType::Float
+        };
+        let number = |t: &str, v: f32| {
+            if wide {
+                tensors::f64s(t, &[], &[f64::from(v)])
+            } else {
+                tensors::f32s(t, &[], &[v])
+            }
+        };
         let axes = g.constant(&format!("{name}.axes"), |n| {
             tensors::i64s(n, &[3], &[1, 2, 3])
         });
-        let mean = g.op(
-            "ReduceMean",
-            &[skip, &axes],
-            &[Attr::Int("keepdims", 1)],
-            &format!("{name}.mean"),
-        );
-        let d = g.op("Sub", &[skip, &mean], &[], &format!("{name}.centred"));
+        let x = if wide {
+            exact::cast(g, skip, ty, &format!("{name}.skip_f64"))
+        } else {
+            skip.to_string()
+        };
+        let keep = [Attr::Int("keepdims", 1)];
+        let mean = g.op("ReduceMean", &[&x, &axes], &keep, &format!("{name}.mean"));
+        let d = g.op("Sub", &[&x, &mean], &[], &format!("{name}.centred"));
         let sq = g.op("Mul", &[&d, &d], &[], &format!("{name}.squares"));
-        let ms = g.op(
-            "ReduceMean",
+        let ss = g.op(
+            "ReduceSum",
             &[&sq, &axes],
-            &[Attr::Int("keepdims", 1)],
-            &format!("{name}.mean_square"),
+            &keep,
+            &format!("{name}.sum_squares"),
         );
         let shape = g.op(
             "Shape",
@@ -229,23 +277,20 @@ impl Lowering<'_> {
             &[Attr::Int("keepdims", 1)],
             &format!("{name}.count_i64"),
         );
-        let n = g.op(
-            "Cast",
-            &[&count],
-            &[Attr::Int("to", 1)],
-            &format!("{name}.count"),
-        );
-        let one = g.constant(&format!("{name}.one"), |t| tensors::f32s(t, &[], &[1.0]));
+        let n = exact::cast(g, &count, ty, &format!("{name}.count"));
+        let one = g.constant(&format!("{name}.one"), |t| number(t, 1.0));
         let n1 = g.op("Sub", &[&n, &one], &[], &format!("{name}.count_minus_1"));
-        let bessel = g.op("Div", &[&n, &n1], &[], &format!("{name}.bessel"));
-        let var = g.op("Mul", &[&ms, &bessel], &[], &format!("{name}.variance"));
+        let var = g.op("Div", &[&ss, &n1], &[], &format!("{name}.variance"));
         let sd = g.op("Sqrt", &[&var], &[], &format!("{name}.sigma"));
-        let gm = g.constant(&format!("{name}.gamma"), |t| {
-            tensors::f32s(t, &[], &[gamma])
-        });
-        let bt = g.constant(&format!("{name}.beta"), |t| tensors::f32s(t, &[], &[beta]));
+        let gm = g.constant(&format!("{name}.gamma"), |t| number(t, gamma));
+        let bt = g.constant(&format!("{name}.beta"), |t| number(t, beta));
         let gs = g.op("Mul", &[&sd, &gm], &[], &format!("{name}.gamma_sigma"));
-        let factor = g.op("Add", &[&gs, &bt], &[], &format!("{name}.factor"));
+        let f = g.op("Add", &[&gs, &bt], &[], &format!("{name}.factor"));
+        let factor = if wide {
+            exact::cast(g, &f, DataType::Float, &format!("{name}.factor_f32"))
+        } else {
+            f
+        };
         let scaled = g.op("Mul", &[branch, &factor], &[], &format!("{name}.scaled"));
         g.op("Add", &[&scaled, skip], &[], name)
     }

@@ -21,6 +21,12 @@ pub fn f32s(name: &str, dims: &[usize], values: &[f32]) -> TensorProto {
     raw(name, DataType::Float, dims, bytes)
 }
 
+/// A `double` tensor (the exact form's rescales).
+pub fn f64s(name: &str, dims: &[usize], values: &[f64]) -> TensorProto {
+    let bytes = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+    raw(name, DataType::Double, dims, bytes)
+}
+
 /// An `int64` tensor (shapes, axes, repeats).
 pub fn i64s(name: &str, dims: &[usize], values: &[i64]) -> TensorProto {
     let bytes = values.iter().flat_map(|v| v.to_le_bytes()).collect();
