@@ -130,23 +130,11 @@ fn rfdn_with_op(op: Op, bits: Bits) -> Genotype {
     }
 }
 
-fn catalogue(space: SearchSpace) -> Vec<Op> {
-    let mut ops: Vec<Op> = Vec::new();
-    for s in space.slots() {
-        for op in s.candidates {
-            if !ops.contains(&op) {
-                ops.push(op);
-            }
-        }
-    }
-    ops
-}
-
 #[test]
 fn every_basic_op_at_every_width() {
     let mut total = Stats::default();
     for space in [SearchSpace::BasicA, SearchSpace::BasicB] {
-        for (i, op) in catalogue(space).into_iter().enumerate() {
+        for (i, op) in space.ops().into_iter().enumerate() {
             for bits in Bits::ALL {
                 let s = compare(
                     Arch::Genotype {
@@ -169,7 +157,7 @@ fn every_basic_op_at_every_width() {
 #[test]
 fn every_rfdn_op_at_every_width() {
     let mut total = Stats::default();
-    for (i, op) in catalogue(SearchSpace::Rfdn).into_iter().enumerate() {
+    for (i, op) in SearchSpace::Rfdn.ops().into_iter().enumerate() {
         for bits in Bits::ALL {
             total.add(compare(
                 Arch::Genotype {

@@ -54,19 +54,6 @@ fn temp_dir(tag: &str) -> PathBuf {
     dir
 }
 
-/// The ops of a space's candidate lists, each once.
-fn catalogue(space: SearchSpace) -> Vec<Op> {
-    let mut ops: Vec<Op> = Vec::new();
-    for s in space.slots() {
-        for op in s.candidates {
-            if !ops.contains(&op) {
-                ops.push(op);
-            }
-        }
-    }
-    ops
-}
-
 /// `op` at `bits` in every slot that offers it (the slot's first candidate elsewhere); in
 /// the RFDN space only in a few slots of each kind, `simple_1x1` elsewhere, to stay small.
 fn with_op(space: SearchSpace, op: Op, bits: Bits) -> Genotype {
@@ -126,7 +113,7 @@ fn random_models() -> Vec<(String, Model, Vec<Encoding>)> {
         out.push((label, Model::random(arch, seed).unwrap(), four));
     };
     for space in [SearchSpace::BasicA, SearchSpace::BasicB, SearchSpace::Rfdn] {
-        for op in catalogue(space) {
+        for op in space.ops() {
             for bits in Bits::ALL {
                 let four = if bits == Bits::B4 {
                     both.clone()

@@ -160,6 +160,18 @@ impl SearchSpace {
         }
     }
 
+    /// Every op some slot of this space offers, each once, in order of first appearance
+    /// (slot by slot, candidate by candidate).
+    pub fn ops(self) -> Vec<Op> {
+        let mut ops: Vec<Op> = Vec::new();
+        for op in self.slots().into_iter().flat_map(|s| s.candidates) {
+            if !ops.contains(&op) {
+                ops.push(op);
+            }
+        }
+        ops
+    }
+
     /// The slots of this space, in genotype order.
     pub fn slots(self) -> Vec<Slot> {
         let c = self.width();
@@ -291,6 +303,20 @@ impl FromStr for Residual {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_space_lists_each_offered_op_once() {
+        for space in SearchSpace::ALL {
+            let ops = space.ops();
+            for (i, op) in ops.iter().enumerate() {
+                assert!(!ops[..i].contains(op), "{space}: {} twice", op.name());
+            }
+            for slot in space.slots() {
+                assert!(slot.candidates.iter().all(|c| ops.contains(c)), "{space}");
+            }
+        }
+        assert_eq!(SearchSpace::BasicA.ops().len(), 12);
+    }
 
     #[test]
     fn slot_and_op_counts_match_the_spec() {
