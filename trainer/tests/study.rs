@@ -112,6 +112,10 @@ fn the_tiny_study_runs_skips_resumes_and_reproduces() {
     assert!(report.contains("not run yet"));
     let svg = fs::read_to_string(a.join("set14_vs_gbitops.svg")).unwrap();
     assert!(svg.starts_with("<svg") && svg.matches("<circle").count() >= 5);
+    // The two headline searches' alpha dynamics, one line each.
+    let alphas = fs::read_to_string(a.join("alpha_dynamics.svg")).unwrap();
+    assert!(alphas.matches("<polyline").count() >= 2, "{alphas}");
+    assert!(report.contains("(alpha_dynamics.svg)"));
 
     // Again: every run is skipped, no run's files are written.
     let before = stamps(&a);

@@ -9,7 +9,8 @@
 //!                             or a training (train/, model.qnm, eval/); run.json when done
 //! DIR/results.json            one entry per run, in plan order
 //! DIR/report.md               claims, configurations, runs
-//! DIR/set14_vs_gbitops.svg    the plot
+//! DIR/set14_vs_gbitops.svg    Set14 PSNR vs GBitOps, each method's Pareto front
+//! DIR/alpha_dynamics.svg      the searches' mean max softmax per epoch, ± entropy
 //! ```
 
 pub mod claims;
@@ -35,7 +36,8 @@ use runner::{Outcome, execute};
 /// once per seed, in `DIR/runs/` under a name made of its own and a hash of its settings.
 /// A finished run is skipped; an interrupted one continues where it stopped, so after a
 /// kill run the same command again. Then `DIR/results.json`, `DIR/report.md` (with the
-/// claims of the paper and whether they hold here) and `DIR/set14_vs_gbitops.svg`.
+/// claims of the paper and whether they hold here), `DIR/set14_vs_gbitops.svg` and
+/// `DIR/alpha_dynamics.svg`.
 ///
 /// Example: `trainer study --plan cpu --out runs/study` (or `trainer study PLAN.toml --out DIR`)
 #[derive(Debug, Clone, Args)]
@@ -114,6 +116,7 @@ pub fn run(args: &StudyArgs) -> Result<()> {
     }
     results::write(&args.out.join("results.json"), &entries)?;
     plots::pareto_plot(&args.out, &entries)?;
+    plots::alpha_plot(&args.out, &entries)?;
     report::write(&args.out, &origin, &entries)?;
     println!("study done: {}", args.out.join("report.md").display());
     Ok(())

@@ -5,8 +5,11 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use plotters::prelude::*;
 
-use super::results::Entry;
+use super::results::{Entry, Setup};
 use crate::run::dir::write_file_atomic;
+
+/// A labelled series of `(x, y)` points.
+type Series = (String, Vec<(f64, f64)>);
 
 /// File name of the PSNR–BitOps plot in the study folder.
 pub const PARETO_SVG: &str = "set14_vs_gbitops.svg";
@@ -28,8 +31,8 @@ pub fn pareto_front(points: &[(f64, f64)]) -> Vec<(f64, f64)> {
 
 /// The series of the plot: one per method (QuantNAS's variants each apart), in order of
 /// first appearance, with their runs' `(gbitops, set14 psnr)`.
-fn series(entries: &[Entry]) -> Vec<(String, Vec<(f64, f64)>)> {
-    let mut out: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
+fn series(entries: &[Entry]) -> Vec<Series> {
+    let mut out: Vec<Series> = Vec::new();
     for e in entries {
         let Some(s) = e.set14 else { continue };
         let config = &e.setup;
@@ -63,7 +66,108 @@ fn span(v: impl Iterator<Item = f64> + Clone) -> (f64, f64) {
 /// # Errors
 /// An unwritable file, or a drawing error.
 pub fn pareto_plot(dir: &Path, entries: &[Entry]) -> Result<()> {
-    let all = series(entries);
+    let chart = Chart {
+        caption: "x4 Set14 PSNR vs GBitOps @ 32×32 LR",
+        x_desc: "GBitOps at 32×32 LR",
+        y_desc: "Set14 Y-PSNR (dB)",
+        points: true,
+    };
+    draw(
+        &dir.join(PARETO_SVG),
+        &chart,
+        &series(entries),
+        pareto_front,
+    )
+}
+
+/// File name of the alpha-dynamics plot in the study folder.
+pub const ALPHAS_SVG: &str = "alpha_dynamics.svg";
+
+/// The epochs' mean largest softmax probability of every QuantNAS search with SAN, ADQ
+/// and bits {4, 8} (the entropy coefficient and penalty free), from its `metrics.csv`: how
+/// fast the alphas settle on one choice with and without entropy regularisation (the
+/// paper's Fig. 9 shows the alphas themselves; each run's `search/alphas.svg` has them).
+///
+/// # Errors
+/// An unreadable `metrics.csv`.
+fn alpha_series(study: &Path, entries: &[Entry]) -> Result<Vec<Series>> {
+    let mut out = Vec::new();
+    for e in entries {
+        let c = &e.setup;
+        let varied_entropy_only = Setup {
+            entropy: Some(1.0),
+            ..c.clone()
+        }
+        .is_headline();
+        if !varied_entropy_only {
+            continue;
+        }
+        let Some(run) = Path::new(&e.model).parent() else {
+            continue;
+        };
+        let file = study.join(run).join("search").join("metrics.csv");
+        let text = std::fs::read_to_string(&file)
+            .with_context(|| format!("reading {}", file.display()))?;
+        let mut lines = text.lines();
+        let header: Vec<&str> = lines.next().unwrap_or_default().split(',').collect();
+        let col = |name: &str| header.iter().position(|h| *h == name);
+        let (Some(ep), Some(mp)) = (col("epoch"), col("max_prob")) else {
+            anyhow::bail!("{} has no epoch and max_prob columns", file.display());
+        };
+        let mut pts = Vec::new();
+        for line in lines {
+            let f: Vec<&str> = line.split(',').collect();
+            let num = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok());
+            if let (Some(x), Some(y)) = (num(ep), num(mp)) {
+                pts.push((x, y));
+            }
+        }
+        let label = format!(
+            "entropy {} η={} seed {}",
+            c.entropy.unwrap_or(0.0),
+            c.penalty.unwrap_or(0.0),
+            e.seed
+        );
+        out.push((label, pts));
+    }
+    Ok(out)
+}
+
+/// The alpha-dynamics plot ([`alpha_series`]), written to `dir/`[`ALPHAS_SVG`].
+///
+/// # Errors
+/// An unreadable `metrics.csv`, an unwritable file, or a drawing error.
+pub fn alpha_plot(dir: &Path, entries: &[Entry]) -> Result<()> {
+    let chart = Chart {
+        caption: "Search: mean largest softmax probability per epoch",
+        x_desc: "epoch",
+        y_desc: "mean max softmax over slots",
+        points: false,
+    };
+    draw(
+        &dir.join(ALPHAS_SVG),
+        &chart,
+        &alpha_series(dir, entries)?,
+        <[(f64, f64)]>::to_vec,
+    )
+}
+
+/// Titles of a plot, and whether its series are points (else lines).
+struct Chart {
+    caption: &'static str,
+    x_desc: &'static str,
+    y_desc: &'static str,
+    points: bool,
+}
+
+/// Draws `all` (labelled series of points) to `path`: points with the line `line` makes
+/// of each series (when it has two points or more), or lines alone.
+fn draw(
+    path: &Path,
+    chart: &Chart,
+    all: &[Series],
+    line: impl Fn(&[(f64, f64)]) -> Vec<(f64, f64)>,
+) -> Result<()> {
     let points = || all.iter().flat_map(|(_, v)| v.iter().copied());
     let (x0, x1) = span(points().map(|p| p.0));
     let (y0, y1) = span(points().map(|p| p.1));
@@ -71,41 +175,45 @@ pub fn pareto_plot(dir: &Path, entries: &[Entry]) -> Result<()> {
     {
         let root = SVGBackend::with_string(&mut svg, (820, 540)).into_drawing_area();
         root.fill(&WHITE)?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption("x4 Set14 PSNR vs GBitOps @ 32×32 LR", ("sans-serif", 20))
+        let mut c = ChartBuilder::on(&root)
+            .caption(chart.caption, ("sans-serif", 20))
             .margin(14)
             .x_label_area_size(44)
             .y_label_area_size(60)
             .build_cartesian_2d(x0..x1, y0..y1)?;
-        chart
-            .configure_mesh()
-            .x_desc("GBitOps at 32×32 LR")
-            .y_desc("Set14 Y-PSNR (dB)")
+        c.configure_mesh()
+            .x_desc(chart.x_desc)
+            .y_desc(chart.y_desc)
             .draw()?;
         for (i, (label, pts)) in all.iter().enumerate() {
             let color = Palette99::pick(i).to_rgba();
-            chart
-                .draw_series(
+            let l = line(pts);
+            if chart.points {
+                c.draw_series(
                     pts.iter()
                         .map(|&(x, y)| Circle::new((x, y), 4, color.filled())),
                 )?
                 .label(label.as_str())
                 .legend(move |(x, y)| Circle::new((x + 8, y), 4, color.filled()));
-            let front = pareto_front(pts);
-            if front.len() > 1 {
-                chart.draw_series(LineSeries::new(front, color.stroke_width(2)))?;
+                if l.len() > 1 {
+                    c.draw_series(LineSeries::new(l, color.stroke_width(2)))?;
+                }
+            } else {
+                c.draw_series(LineSeries::new(l, color.stroke_width(2)))?
+                    .label(label.as_str())
+                    .legend(move |(x, y)| {
+                        PathElement::new(vec![(x, y), (x + 16, y)], color.stroke_width(2))
+                    });
             }
         }
-        chart
-            .configure_series_labels()
+        c.configure_series_labels()
             .background_style(WHITE.mix(0.85))
             .border_style(BLACK)
             .position(SeriesLabelPosition::LowerRight)
             .draw()?;
         root.present()?;
     }
-    let path = dir.join(PARETO_SVG);
-    write_file_atomic(&path, svg.as_bytes()).with_context(|| format!("writing {}", path.display()))
+    write_file_atomic(path, svg.as_bytes()).with_context(|| format!("writing {}", path.display()))
 }
 
 #[cfg(test)]

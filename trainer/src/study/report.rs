@@ -8,7 +8,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 
 use super::claims::{claims, groups};
-use super::plots::PARETO_SVG;
+use super::plots::{ALPHAS_SVG, PARETO_SVG};
 use super::results::{Entry, Score};
 use crate::run::dir::write_file_atomic;
 
@@ -41,7 +41,7 @@ pub fn markdown(origin: &str, entries: &[Entry]) -> String {
     }
     let _ = writeln!(
         md,
-        "\nComparisons are of configurations that differ in the one setting the claim is about; over several seeds, of their means. At this scale (CPU presets, minutes instead of a GPU-day), compare orderings, not the paper's absolute numbers.\n\n## Set14 PSNR vs BitOps\n\n![Set14 PSNR vs GBitOps]({PARETO_SVG})\n\nEach method's Pareto front is a line (QuantNAS's variants apart).\n"
+        "\nComparisons are of configurations that differ in the one setting the claim is about; over several seeds, of their means. At this scale (CPU presets, minutes instead of a GPU-day), compare orderings, not the paper's absolute numbers.\n\n## Set14 PSNR vs BitOps\n\n![Set14 PSNR vs GBitOps]({PARETO_SVG})\n\nEach method's Pareto front is a line (QuantNAS's variants apart).\n\n## Alpha dynamics (with and without entropy regularisation)\n\n![mean max softmax per epoch]({ALPHAS_SVG})\n\nThe mean over slots of the largest softmax probability after each search epoch, for the searches with SAN, ADQ and bits {{4, 8}}; each run's `search/alphas.svg` draws its alphas.\n"
     );
     md += "## Configurations (mean ± std over seeds)\n\n| configuration | η | seeds | GBitOps | Set14 PSNR |\n|---|---|---|---|---|\n";
     for g in groups(entries) {
