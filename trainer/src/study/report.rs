@@ -21,14 +21,20 @@ fn opt<T: std::fmt::Display>(v: Option<T>) -> String {
     v.map_or_else(|| "—".into(), |v| v.to_string())
 }
 
-/// The report's markdown for `entries` of the plan `origin`.
-pub fn markdown(origin: &str, entries: &[Entry]) -> String {
+/// The report's markdown for `entries` of the plan `origin`; `bicubic`: the reference's
+/// score on each test set the runs used.
+pub fn markdown(origin: &str, entries: &[Entry], bicubic: &[(String, Score)]) -> String {
     let mut md = String::from("# QuantNAS study\n\n");
     let _ = writeln!(
         md,
         "Plan: {origin}. {} runs. PSNR / SSIM: x4 Y channel, exported integer model on core's engine; GBitOps at 32×32 LR (core's cost counting). Machine-readable: `results.json`.\n",
         entries.len()
     );
+    let refs: Vec<String> = bicubic
+        .iter()
+        .map(|(set, s)| format!("{set} {}", cell(Some(*s))))
+        .collect();
+    let _ = writeln!(md, "Bicubic (MATLAB `imresize`): {}.\n", refs.join(", "));
     md += "## Claims (spec §10)\n\n| claim | this study (Set14 PSNR @ GBitOps) | verdict |\n|---|---|---|\n";
     for c in claims(entries) {
         let _ = writeln!(
@@ -43,15 +49,23 @@ pub fn markdown(origin: &str, entries: &[Entry]) -> String {
         md,
         "\nComparisons are of configurations that differ in the one setting the claim is about; over several seeds, of their means. At this scale (CPU presets, minutes instead of a GPU-day), compare orderings, not the paper's absolute numbers.\n\n## Set14 PSNR vs BitOps\n\n![Set14 PSNR vs GBitOps]({PARETO_SVG})\n\nEach method's Pareto front is a line (QuantNAS's variants apart).\n\n## Alpha dynamics (with and without entropy regularisation)\n\n![mean max softmax per epoch]({ALPHAS_SVG})\n\nThe mean over slots of the largest softmax probability after each search epoch, for the searches with SAN, ADQ and bits {{4, 8}}; each run's `search/alphas.svg` draws its alphas.\n"
     );
-    md += "## Configurations (mean ± std over seeds)\n\n| configuration | η | seeds | GBitOps | Set14 PSNR |\n|---|---|---|---|---|\n";
+    let set14_bicubic = bicubic
+        .iter()
+        .find(|(set, _)| set.eq_ignore_ascii_case("set14"))
+        .map(|(_, s)| s.psnr);
+    md += "## Configurations (mean ± std over seeds)\n\n| configuration | η | seeds | GBitOps | Set14 PSNR | vs bicubic |\n|---|---|---|---|---|---|\n";
     for g in groups(entries) {
         let psnr = g
             .set14
             .map_or_else(|| "—".into(), |(m, s)| format!("{m:.2} ± {s:.2}"));
         let seeds: Vec<String> = g.seeds.iter().map(u64::to_string).collect();
+        let gain = match (g.set14, set14_bicubic) {
+            (Some((m, _)), Some(b)) => format!("{:+.2} dB", m - b),
+            _ => "—".into(),
+        };
         let _ = writeln!(
             md,
-            "| {} | {} | {} | {:.3} | {psnr} |",
+            "| {} | {} | {} | {:.3} | {psnr} | {gain} |",
             g.config.label(),
             opt(g.config.penalty),
             seeds.join(", "),
@@ -87,8 +101,13 @@ pub fn markdown(origin: &str, entries: &[Entry]) -> String {
 ///
 /// # Errors
 /// An unwritable file.
-pub fn write(dir: &Path, origin: &str, entries: &[Entry]) -> Result<()> {
+pub fn write(
+    dir: &Path,
+    origin: &str,
+    entries: &[Entry],
+    bicubic: &[(String, Score)],
+) -> Result<()> {
     let path = dir.join("report.md");
-    write_file_atomic(&path, markdown(origin, entries).as_bytes())
+    write_file_atomic(&path, markdown(origin, entries, bicubic).as_bytes())
         .with_context(|| format!("writing {}", path.display()))
 }
