@@ -532,6 +532,57 @@ mod tests {
         assert_eq!(train.arch, Arch::Espcn { bits: Bits::B4 });
     }
 
+    /// A plan's experiment resolves to what the command line of `trainer pipeline` or
+    /// `trainer train` with the same settings resolves to.
+    #[test]
+    fn experiments_equal_their_commands() {
+        use clap::{Args, Command, FromArgMatches};
+        let p = Plan::parse(
+            r#"
+            [[experiment]]
+            name = "q"
+            method = "quantnas"
+            search = { penalty = 0.1, epochs = 3, bits = "32" }
+            retrain = { train_steps = 50 }
+            [[experiment]]
+            name = "e"
+            method = "uniform"
+            arch = "espcn"
+            bits = 4
+            train = { steps = 7, preset = "paper" }
+            "#,
+            "test",
+        )
+        .unwrap();
+        let argv = [
+            "pipeline",
+            "--penalty",
+            "0.1",
+            "--epochs",
+            "3",
+            "--bits",
+            "32",
+            "--train-steps",
+            "50",
+        ];
+        let m = crate::pipeline::PipelineArgs::augment_args(Command::new("pipeline"))
+            .try_get_matches_from(argv)
+            .unwrap();
+        let args = crate::pipeline::PipelineArgs::from_arg_matches(&m).unwrap();
+        let cli = PipelineConfig::resolve(&args, &m).unwrap();
+        assert_eq!(p.runs[0].job, Job::Pipeline(cli));
+        let argv = ["train", "--steps", "7", "--preset", "paper"];
+        let m = TrainConfig::augment_args(Command::new("train"))
+            .try_get_matches_from(argv)
+            .unwrap();
+        let mut cli = TrainConfig::from_arg_matches(&m).unwrap();
+        cli.resolve(Arch::Espcn { bits: Bits::B4 }, &m).unwrap();
+        let Job::Train { train, .. } = &p.runs[1].job else {
+            panic!("a training")
+        };
+        assert_eq!(train, &cli);
+    }
+
     #[test]
     fn unknown_fields_and_bad_values_are_refused() {
         let plan = |body: &str| {
