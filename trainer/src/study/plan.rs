@@ -490,29 +490,33 @@ mod tests {
         }
     }
 
+    /// Two experiments over defaults, one of them at two seeds; a full-precision search;
+    /// a uniform baseline at the paper preset.
+    const PLAN: &str = r#"
+        [defaults]
+        search = { epochs = 2 }
+        [[experiment]]
+        name = "q"
+        method = "quantnas"
+        seeds = [4, 5]
+        search = { penalty = 0.1, adq = "batchnorm" }
+        retrain = { train_steps = 30 }
+        [[experiment]]
+        name = "fp"
+        method = "quantnas"
+        search = { bits = "32" }
+        [[experiment]]
+        name = "e"
+        method = "uniform"
+        arch = "espcn"
+        bits = 4
+        train = { steps = 7, preset = "paper" }
+        "#;
+
     #[test]
     fn fields_override_the_presets_and_seeds_expand() {
-        let p = Plan::parse(
-            r#"
-            [defaults]
-            search = { epochs = 2 }
-            [[experiment]]
-            name = "q"
-            method = "quantnas"
-            seeds = [4, 5]
-            search = { penalty = 0.1, adq = "batchnorm" }
-            retrain = { train_steps = 30 }
-            [[experiment]]
-            name = "e"
-            method = "uniform"
-            arch = "espcn"
-            bits = 4
-            train = { steps = 7 }
-            "#,
-            "test",
-        )
-        .unwrap();
-        assert_eq!(p.runs.len(), 3);
+        let p = Plan::parse(PLAN, "test").unwrap();
+        assert_eq!(p.runs.len(), 4);
         let Job::Pipeline(c) = &p.runs[1].job else {
             panic!("a pipeline")
         };
@@ -525,7 +529,7 @@ mod tests {
         assert_eq!(c.retrain.train_steps, 30);
         assert_eq!(p.runs[1].name, "q-s5");
         assert_ne!(p.runs[0].folder, p.runs[1].folder);
-        let Job::Train { train, .. } = &p.runs[2].job else {
+        let Job::Train { train, .. } = &p.runs[3].job else {
             panic!("a training")
         };
         assert_eq!((train.steps, train.seed), (7, 1));
@@ -537,47 +541,26 @@ mod tests {
     #[test]
     fn experiments_equal_their_commands() {
         use clap::{Args, Command, FromArgMatches};
-        let p = Plan::parse(
-            r#"
-            [[experiment]]
-            name = "q"
-            method = "quantnas"
-            search = { penalty = 0.1, epochs = 3, bits = "32" }
-            retrain = { train_steps = 50 }
-            [[experiment]]
-            name = "e"
-            method = "uniform"
-            arch = "espcn"
-            bits = 4
-            train = { steps = 7, preset = "paper" }
-            "#,
-            "test",
-        )
-        .unwrap();
-        let argv = [
-            "pipeline",
-            "--penalty",
-            "0.1",
-            "--epochs",
-            "3",
-            "--bits",
-            "32",
-            "--train-steps",
-            "50",
-        ];
-        let m = crate::pipeline::PipelineArgs::augment_args(Command::new("pipeline"))
-            .try_get_matches_from(argv)
-            .unwrap();
-        let args = crate::pipeline::PipelineArgs::from_arg_matches(&m).unwrap();
-        let cli = PipelineConfig::resolve(&args, &m).unwrap();
-        assert_eq!(p.runs[0].job, Job::Pipeline(cli));
+        let p = Plan::parse(PLAN, "test").unwrap();
+        let pipeline = |argv: &[&str]| {
+            let m = crate::pipeline::PipelineArgs::augment_args(Command::new("pipeline"))
+                .try_get_matches_from(std::iter::once("pipeline").chain(argv.iter().copied()))
+                .unwrap();
+            let args = crate::pipeline::PipelineArgs::from_arg_matches(&m).unwrap();
+            Job::Pipeline(PipelineConfig::resolve(&args, &m).unwrap())
+        };
+        let q = ["--epochs", "2", "--penalty", "0.1", "--adq", "batchnorm"];
+        let q4 = [&q[..], &["--seed", "4", "--train-steps", "30"]].concat();
+        assert_eq!(p.runs[0].job, pipeline(&q4));
+        // The full-precision search takes 10× the entropy coefficient, as on the command line.
+        assert_eq!(p.runs[2].job, pipeline(&["--epochs", "2", "--bits", "32"]));
         let argv = ["train", "--steps", "7", "--preset", "paper"];
         let m = TrainConfig::augment_args(Command::new("train"))
             .try_get_matches_from(argv)
             .unwrap();
         let mut cli = TrainConfig::from_arg_matches(&m).unwrap();
         cli.resolve(Arch::Espcn { bits: Bits::B4 }, &m).unwrap();
-        let Job::Train { train, .. } = &p.runs[1].job else {
+        let Job::Train { train, .. } = &p.runs[3].job else {
             panic!("a training")
         };
         assert_eq!(train, &cli);
