@@ -23,7 +23,7 @@ fn load_last(run: &Path, config: &TrainConfig) -> Network {
 
 fn params(m: &Network) -> Vec<f32> {
     let mut v = Vec::new();
-    for c in &m.convs {
+    for c in &m.fixed.convs {
         v.extend(c.weight.val().into_data().try_into_vec::<f32>().unwrap());
         if let Some(s) = c.steps() {
             v.extend(s.into_data().try_into_vec::<f32>().unwrap());

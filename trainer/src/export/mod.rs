@@ -44,7 +44,7 @@ pub fn to_model(
         match *p {
             ParamSlot::None => {}
             ParamSlot::Conv(k) => {
-                let c = &net.convs[k];
+                let c = &net.fixed.convs[k];
                 let w = values(c.weight.val())?;
                 let bits = c.bits();
                 let conv = match c.steps() {
@@ -56,7 +56,7 @@ pub fn to_model(
                 params.push(NodeParams::Conv(conv));
             }
             ParamSlot::Norm(k) => {
-                let bn = &net.norms[k];
+                let bn = &net.fixed.norms[k];
                 let (g, b) = (values(bn.gamma.val())?, values(bn.beta.val())?);
                 let (m, v) = (
                     values(bn.running_mean.value_sync())?,
@@ -76,7 +76,7 @@ pub fn to_model(
                 params.push(NodeParams::BatchNorm { scale, shift });
             }
             ParamSlot::Adq(k) => {
-                let a = &net.adqs[k];
+                let a = &net.fixed.adqs[k];
                 let (g, b) = (values(a.gamma.val())?, values(a.beta.val())?);
                 params.push(NodeParams::Adq {
                     gamma: g[0],

@@ -3,6 +3,7 @@
 //! interpreter and whole-image inference.
 
 pub mod adq;
+pub mod fixed;
 pub mod infer;
 pub mod network;
 pub mod ops;
@@ -10,6 +11,7 @@ pub mod qconv;
 pub mod quant;
 
 pub use adq::Adq;
+pub use fixed::{FixedParams, ParamSlot};
 pub use infer::Upscaler;
-pub use network::{Network, ParamSlot};
+pub use network::Network;
 pub use qconv::QConv;

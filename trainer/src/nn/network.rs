@@ -1,102 +1,37 @@
 //! A burn module that runs any concrete core [`Graph`] (a genotype's child or a fixed
-//! network): one [`QConv`] per conv node, one batch norm per `BatchNorm` node, one [`Adq`]
-//! per `Adq` node, all other nodes parameter-free. There is no second op catalogue: the
-//! graph says what to compute, this file only says how in burn.
+//! network): one [`QConv`] per conv node, one batch norm per `BatchNorm` node, one
+//! [`Adq`](super::Adq) per `Adq` node, held in a [`FixedParams`]; all other nodes are
+//! parameter-free. There is no second op catalogue: the graph says what to compute, this
+//! file only says how in burn.
 //!
-//! Supernet slots (`NodeKind::Mixed`) are not handled here; the search builds its own
-//! modules from the same blocks ([`QConv`], [`Adq`], [`super::ops`]).
+//! Supernet slots (`NodeKind::Mixed`) are not handled here; the supernet keeps its mixers
+//! beside a [`FixedParams`] of its own and runs through the same [`run_graph`].
 
 use anyhow::{Result, bail};
 use burn::module::Module;
-use burn::nn::{BatchNorm, BatchNormConfig};
 use burn::tensor::activation::sigmoid;
 use burn::tensor::{Device, Tensor};
 use quantnas_core::arch::{Graph, NodeKind};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
-use super::adq::Adq;
+use super::fixed::FixedParams;
+pub use super::fixed::{BN_EPS, BN_MOMENTUM, ParamSlot};
 use super::ops::{max_pool, pixel_shuffle, resize_bilinear, tile};
 use super::qconv::QConv;
 use super::qconv::init_weights;
 
-/// Batch norm epsilon (PyTorch's and burn's default); export folds with the same value.
-pub const BN_EPS: f64 = 1e-5;
-/// Batch norm running-statistics momentum (PyTorch's and burn's default).
-pub const BN_MOMENTUM: f64 = 0.1;
-
-/// Where the parameters of a graph node live in [`Network`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ParamSlot {
-    /// No parameters.
-    None,
-    /// Index into [`Network::convs`].
-    Conv(usize),
-    /// Index into [`Network::norms`].
-    Norm(usize),
-    /// Index into [`Network::adqs`].
-    Adq(usize),
-}
-
 /// The parameters of a concrete network, plus the graph that wires them.
 #[derive(Module, Debug)]
 pub struct Network {
-    /// Conv nodes, in graph order.
-    pub convs: Vec<QConv>,
-    /// Batch-norm nodes, in graph order.
-    pub norms: Vec<BatchNorm>,
-    /// ADQ nodes, in graph order.
-    pub adqs: Vec<Adq>,
+    /// Conv, batch-norm and ADQ parameters.
+    pub fixed: FixedParams,
     /// The architecture.
     #[module(skip)]
     pub graph: Graph,
     /// Per graph node, its parameters.
     #[module(skip)]
     pub params: Vec<ParamSlot>,
-}
-
-/// Per node, where its parameters go.
-fn layout(graph: &Graph) -> Result<Vec<ParamSlot>> {
-    let mut n = [0usize; 3];
-    let mut out = Vec::with_capacity(graph.nodes.len());
-    for node in &graph.nodes {
-        let p = match &node.kind {
-            NodeKind::Conv(_) => ParamSlot::Conv(post_inc(&mut n[0])),
-            NodeKind::BatchNorm { .. } => ParamSlot::Norm(post_inc(&mut n[1])),
-            NodeKind::Adq { .. } => ParamSlot::Adq(post_inc(&mut n[2])),
-            NodeKind::Mixed(_) => bail!(
-                "node {} is a supernet slot; train a derived genotype (or use the search)",
-                node.name
-            ),
-            _ => ParamSlot::None,
-        };
-        out.push(p);
-    }
-    Ok(out)
-}
-
-fn post_inc(v: &mut usize) -> usize {
-    *v += 1;
-    *v - 1
-}
-
-/// Runs a node with fixed parameters (conv, batch norm, ADQ) that live at index `p` of the
-/// given lists, taking its inputs from `next` in `NodeKind::inputs()` order; `None` for
-/// [`ParamSlot::None`]. Shared by child networks and the supernet.
-pub fn forward_fixed(
-    p: ParamSlot,
-    (convs, norms, adqs): (&[QConv], &[BatchNorm], &[Adq]),
-    next: &mut impl FnMut() -> Tensor<4>,
-) -> Option<Tensor<4>> {
-    Some(match p {
-        ParamSlot::Conv(k) => convs[k].forward(next()),
-        ParamSlot::Norm(k) => norms[k].forward(next()),
-        ParamSlot::Adq(k) => {
-            let branch = next();
-            adqs[k].forward(branch, next())
-        }
-        ParamSlot::None => return None,
-    })
 }
 
 /// Initial weights of the last conv of every residual branch are scaled by this, so that a
@@ -136,38 +71,38 @@ impl Network {
     /// # Errors
     /// If the graph holds supernet slots.
     pub fn init(graph: &Graph, seed: u64, device: &Device) -> Result<Self> {
-        let params = layout(graph)?;
+        if let Some(node) = graph
+            .nodes
+            .iter()
+            .find(|n| matches!(n.kind, NodeKind::Mixed(_)))
+        {
+            bail!(
+                "node {} is a supernet slot; train a derived genotype (or use the search)",
+                node.name
+            );
+        }
         let mut rng = StdRng::seed_from_u64(seed);
-        let mut convs = Vec::new();
-        let mut norms = Vec::new();
-        let mut adqs = Vec::new();
+        let mut fixed = FixedParams::empty();
         // Channel counts do not depend on the input size; 64×64 suits every network here.
         let shapes = graph.shapes(64, 64)?;
         let last = branch_final_convs(graph);
+        let mut params = Vec::with_capacity(graph.nodes.len());
         for (id, node) in graph.nodes.iter().enumerate() {
-            match &node.kind {
-                NodeKind::Conv(c) if last[id] => {
+            let conv = |c: &_| {
+                if last[id] {
                     let w = init_weights(c, &mut rng)
                         .into_iter()
                         .map(|v| v * BRANCH_INIT_SCALE)
                         .collect();
-                    convs.push(QConv::from_weights(c, w, device));
+                    QConv::from_weights(c, w, device)
+                } else {
+                    QConv::init(c, &mut rng, device)
                 }
-                NodeKind::Conv(c) => convs.push(QConv::init(c, &mut rng, device)),
-                NodeKind::BatchNorm { input } => norms.push(
-                    BatchNormConfig::new(shapes[*input].c)
-                        .with_epsilon(BN_EPS)
-                        .with_momentum(BN_MOMENTUM)
-                        .init(device),
-                ),
-                NodeKind::Adq { .. } => adqs.push(Adq::init(device)),
-                _ => {}
-            }
+            };
+            params.push(fixed.add(&node.kind, &shapes, conv, device)?);
         }
         Ok(Network {
-            convs,
-            norms,
-            adqs,
+            fixed,
             graph: graph.clone(),
             params,
         })
@@ -187,17 +122,14 @@ impl Network {
                 ins.next()
                     .unwrap_or_else(|| panic!("node {i} has too few inputs"))
             };
-            forward_fixed(
-                self.params[i],
-                (&self.convs, &self.norms, &self.adqs),
-                &mut next,
-            )
-            .unwrap_or_else(|| {
-                panic!(
-                    "node {} has parameters the network does not hold",
-                    self.graph.nodes[i].name
-                )
-            })
+            self.fixed
+                .forward(self.params[i], &mut next)
+                .unwrap_or_else(|| {
+                    panic!(
+                        "node {} has parameters the network does not hold",
+                        self.graph.nodes[i].name
+                    )
+                })
         })
     }
 
@@ -205,10 +137,7 @@ impl Network {
     /// lag one update behind; evaluation, checkpoints and export call this first so that
     /// they all see the same statistics.
     pub fn sync_running_stats(&self) {
-        for bn in &self.norms {
-            let _ = bn.running_mean.value_sync();
-            let _ = bn.running_var.value_sync();
-        }
+        self.fixed.sync_running_stats();
     }
 
     /// Number of trainable scalars.
@@ -334,7 +263,7 @@ mod tests {
         let yb = vec4(net.forward(x(&train_dev, &b)).detach());
         assert_ne!(ya[..48], yb[..48]);
         // The running statistics moved away from (0, 1).
-        let mean = net.norms[0]
+        let mean = net.fixed.norms[0]
             .running_mean
             .value_sync()
             .into_data()
@@ -398,6 +327,6 @@ mod tests {
             ya.into_data().try_into_vec::<f32>().unwrap(),
             yb.into_data().try_into_vec::<f32>().unwrap()
         );
-        assert_eq!(a.convs.len(), 3);
+        assert_eq!(a.fixed.convs.len(), 3);
     }
 }

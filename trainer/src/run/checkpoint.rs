@@ -13,6 +13,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use burn::module::Module;
 use burn::optim::ModuleOptimizer;
+use burn::store::ModuleRecord;
+
+use crate::nn::fixed::legacy_path;
 use serde::Serialize;
 
 /// Model weights file inside a checkpoint folder.
@@ -146,15 +149,41 @@ pub fn load_as<M: Module, S: serde::de::DeserializeOwned>(
     Ok((model, optim, state))
 }
 
-/// Loads burnpack weights into `model`.
+/// Loads burnpack weights into `model`. Files written before the fixed-node parameters
+/// had their own module are read with their record paths renamed
+/// ([`legacy_path`]), so older run folders still resume and export.
 ///
 /// # Errors
 /// A missing file or one that does not match the module.
 pub fn load_module<M: Module>(model: M, path: &Path) -> Result<M> {
-    model
-        .try_load_file(path)
-        .map_err(|e| anyhow::anyhow!("{e:?}"))
+    read_record(path)
+        .and_then(|r| {
+            model
+                .try_load_record(r)
+                .map_err(|e| anyhow::anyhow!("{e:?}"))
+        })
         .with_context(|| format!("loading {}", path.display()))
+}
+
+/// The record in the burnpack file at `path`, legacy paths renamed.
+fn read_record(path: &Path) -> Result<ModuleRecord> {
+    let err = |e: burn_pack::Error| anyhow::anyhow!("{e}");
+    let reader = burn_pack::Reader::from_file(path).map_err(err)?;
+    if !reader
+        .tensor_names()
+        .iter()
+        .any(|n| legacy_path(n).is_some())
+    {
+        return ModuleRecord::load(path).map_err(|e| anyhow::anyhow!("{e:?}"));
+    }
+    let mut tensors = reader.into_tensors().map_err(err)?;
+    for t in &mut tensors {
+        if let Some(new) = legacy_path(&t.name) {
+            t.name = new;
+        }
+    }
+    let bytes = burn_pack::Writer::new(tensors).into_bytes().map_err(err)?;
+    ModuleRecord::from_bytes(bytes).map_err(|e| anyhow::anyhow!("{e:?}"))
 }
 
 /// Loads an optimiser state.
@@ -186,4 +215,77 @@ pub fn remove(run: &Path, name: &str) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // in tests a failed unwrap is a failed test
+mod tests {
+    use super::*;
+    use crate::nn::Network;
+    use burn::tensor::Device;
+    use quantnas_core::arch::{Bits, Choice, Genotype, Residual, SearchSpace};
+
+    /// A network with convs, batch norms and ADQ nodes.
+    fn graph(residual: Residual) -> quantnas_core::arch::Graph {
+        let space = SearchSpace::BasicB;
+        Genotype {
+            space,
+            residual,
+            choices: space
+                .slots()
+                .iter()
+                .map(|s| Choice {
+                    op: s.candidates[0],
+                    bits: Bits::B8,
+                })
+                .collect(),
+        }
+        .graph()
+    }
+
+    fn values(net: &Network) -> Vec<f32> {
+        let mut v = Vec::new();
+        for c in &net.fixed.convs {
+            v.extend(c.weight.val().into_data().try_into_vec::<f32>().unwrap());
+        }
+        for n in &net.fixed.norms {
+            v.extend(n.gamma.val().into_data().try_into_vec::<f32>().unwrap());
+        }
+        for a in &net.fixed.adqs {
+            v.extend(a.gamma.val().into_data().try_into_vec::<f32>().unwrap());
+        }
+        v
+    }
+
+    /// A checkpoint written with the record paths of before `FixedParams` (`convs.0…`)
+    /// loads into today's network with the same values.
+    #[test]
+    fn legacy_record_paths_still_load() {
+        let dir = std::env::temp_dir().join(format!("quantnas-ckpt-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let d = Device::flex();
+        for residual in [Residual::BatchNorm, Residual::Adq] {
+            let g = graph(residual);
+            let net = Network::init(&g, 3, &d).unwrap();
+            let new = dir.join("new.bpk");
+            save_module(&net, &new).unwrap();
+            let mut tensors = burn_pack::Reader::from_file(&new)
+                .unwrap()
+                .into_tensors()
+                .unwrap();
+            for t in &mut tensors {
+                t.name = t.name.strip_prefix("fixed.").unwrap().to_string();
+            }
+            let old = dir.join("old.bpk");
+            burn_pack::Writer::new(tensors).write_to_file(&old).unwrap();
+            let loaded = load_module(Network::init(&g, 9, &d).unwrap(), &old).unwrap();
+            let fresh = values(&Network::init(&g, 9, &d).unwrap());
+            assert_eq!(values(&loaded), values(&net), "{residual}");
+            assert_ne!(fresh, values(&net), "the seeds give different networks");
+            // Today's paths load as they are.
+            let same = load_module(Network::init(&g, 9, &d).unwrap(), &new).unwrap();
+            assert_eq!(values(&same), values(&net));
+        }
+        let _ = fs::remove_dir_all(&dir);
+    }
 }

@@ -3,9 +3,8 @@
 //! `supernet(space, residual)` graph and evaluated by the same graph interpreter as child
 //! networks.
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use burn::module::Module;
-use burn::nn::{BatchNorm, BatchNormConfig};
 use burn::tensor::{Device, Tensor};
 use quantnas_core::arch::{Genotype, Graph, NodeKind, Residual, Role, SearchSpace, supernet};
 use rand::SeedableRng;
@@ -13,16 +12,15 @@ use rand::rngs::StdRng;
 
 use super::alphas::tensor_to_vec;
 use super::bitmixer::{BitMixer, MixContext};
-use crate::nn::network::{BN_EPS, BN_MOMENTUM, Network, ParamSlot, forward_fixed, run_graph};
-use crate::nn::{Adq, QConv};
+use crate::nn::network::run_graph;
+use crate::nn::{FixedParams, Network, ParamSlot, QConv};
 
 /// Where a node's parameters live.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SuperParams {
     /// Index into [`Supernet::mixers`].
     Mixer(usize),
-    /// Parameter-free, or fixed parameters (indices into [`Supernet::convs`],
-    /// [`Supernet::norms`], [`Supernet::adqs`]) as in a child network.
+    /// Parameter-free, or fixed parameters (in [`Supernet::fixed`]) as in a child network.
     Fixed(ParamSlot),
 }
 
@@ -31,12 +29,8 @@ pub enum SuperParams {
 pub struct Supernet {
     /// One mixer per slot instance, in graph order.
     pub mixers: Vec<BitMixer>,
-    /// Fixed convs, in graph order.
-    pub convs: Vec<QConv>,
-    /// Batch norms, in graph order.
-    pub norms: Vec<BatchNorm>,
-    /// ADQ scalars, in graph order.
-    pub adqs: Vec<Adq>,
+    /// Fixed convs, batch norms and ADQ scalars.
+    pub fixed: FixedParams,
     /// The supernet graph.
     #[module(skip)]
     pub graph: Graph,
@@ -61,44 +55,29 @@ impl Supernet {
         let graph = supernet(space, residual);
         let shapes = graph
             .shapes(32, 32)
-            .map_err(|e| anyhow::anyhow!("supernet of space {space}: {e}"))?;
+            .with_context(|| format!("supernet of space {space}"))?;
         let mut rng = StdRng::seed_from_u64(seed);
-        let (mut mixers, mut convs, mut norms, mut adqs) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut mixers, mut fixed) = (Vec::new(), FixedParams::empty());
         let mut params = Vec::with_capacity(graph.nodes.len());
         for node in &graph.nodes {
+            // Mixers and fixed convs draw from one generator in graph order.
             let p = match &node.kind {
                 NodeKind::Mixed(m) => {
                     mixers.push(BitMixer::init(m, ctx, &mut rng, device));
                     SuperParams::Mixer(mixers.len() - 1)
                 }
-                NodeKind::Conv(c) => {
-                    convs.push(QConv::init(c, &mut rng, device));
-                    SuperParams::Fixed(ParamSlot::Conv(convs.len() - 1))
-                }
-                NodeKind::BatchNorm { input } => {
-                    let ch = shapes[*input].c;
-                    norms.push(
-                        BatchNormConfig::new(ch)
-                            .with_epsilon(BN_EPS)
-                            .with_momentum(BN_MOMENTUM)
-                            .init(device),
-                    );
-                    SuperParams::Fixed(ParamSlot::Norm(norms.len() - 1))
-                }
-                NodeKind::Adq { .. } => {
-                    adqs.push(Adq::init(device));
-                    SuperParams::Fixed(ParamSlot::Adq(adqs.len() - 1))
-                }
-                _ => SuperParams::Fixed(ParamSlot::None),
+                kind => SuperParams::Fixed(fixed.add(
+                    kind,
+                    &shapes,
+                    |c| QConv::init(c, &mut rng, device),
+                    device,
+                )?),
             };
             params.push(p);
         }
         Ok(Supernet {
             mixers,
-            convs,
-            norms,
-            adqs,
+            fixed,
             graph,
             params,
         })
@@ -120,10 +99,10 @@ impl Supernet {
                     let m = &self.mixers[k];
                     m.forward(next(), probs[m.slot].clone(), ctx)
                 }
-                SuperParams::Fixed(p) => {
-                    forward_fixed(p, (&self.convs, &self.norms, &self.adqs), &mut next)
-                        .unwrap_or_else(|| panic!("supernet node {i} has no parameters"))
-                }
+                SuperParams::Fixed(p) => self
+                    .fixed
+                    .forward(p, &mut next)
+                    .unwrap_or_else(|| panic!("supernet node {i} has no parameters")),
             }
         })
     }
@@ -143,7 +122,7 @@ impl Supernet {
                 _ => None,
             }
         });
-        let mut fixed = self.convs.iter();
+        let mut fixed = self.fixed.convs.iter();
         let mut current: Option<(usize, usize, usize)> = None; // (mixer, op index, next conv)
         for (k, (_, node, conv)) in graph.convs().enumerate() {
             let (w, step) = match conv.role {
@@ -187,14 +166,14 @@ impl Supernet {
             if let Some(s) = step {
                 q.set_steps(&s, device);
             }
-            net.convs[k] = q;
+            net.fixed.convs[k] = q;
         }
-        for (dst, src) in net.norms.iter_mut().zip(&self.norms) {
-            *dst = src.clone();
+        let (n, a) = (&self.fixed.norms, &self.fixed.adqs);
+        if net.fixed.norms.len() != n.len() || net.fixed.adqs.len() != a.len() {
+            bail!("the child's batch norms or ADQ nodes differ from the supernet's");
         }
-        for (dst, src) in net.adqs.iter_mut().zip(&self.adqs) {
-            *dst = src.clone();
-        }
+        net.fixed.norms.clone_from(n);
+        net.fixed.adqs.clone_from(a);
         Ok(net)
     }
 }
