@@ -6,9 +6,10 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use super::bits::Bits;
+use super::error::ArchError;
 use super::genotype::{Choice, Genotype};
 use super::graph::{ConvNode, Graph, MixedNode, Node, NodeId, NodeKind, Role};
-use super::op::ConvShape;
+use super::op::{ConvShape, Op};
 use super::space::{BASIC_CELLS, RFDN_CELLS, Residual, SCALE, SearchSpace, Slot};
 
 /// How slots become nodes.
@@ -313,7 +314,16 @@ impl<'a> Builder<'a> {
 }
 
 fn build(space: SearchSpace, residual: Residual, mode: SlotMode<'_>) -> Graph {
-    let b = Builder::new(mode, space.slots());
+    build_over(space, residual, mode, space.slots())
+}
+
+fn build_over(
+    space: SearchSpace,
+    residual: Residual,
+    mode: SlotMode<'_>,
+    slots: Vec<Slot>,
+) -> Graph {
+    let b = Builder::new(mode, slots);
     match space {
         SearchSpace::BasicA | SearchSpace::BasicB => b.basic(residual),
         SearchSpace::Rfdn => b.rfdn(residual),
@@ -330,6 +340,21 @@ impl Genotype {
 /// The supernet of a space: every slot a [`MixedNode`].
 pub fn supernet(space: SearchSpace, residual: Residual) -> Graph {
     build(space, residual, SlotMode::Supernet)
+}
+
+/// The supernet of a space whose slot `s` offers only `candidates[s]` (see
+/// [`SearchSpace::slots_with`]): with every slot's full list it is [`supernet`]; with the
+/// ops of a genotype ([`Genotype::chosen_ops`]) only the bit width is left to search.
+///
+/// # Errors
+/// As [`SearchSpace::slots_with`].
+pub fn supernet_with(
+    space: SearchSpace,
+    residual: Residual,
+    candidates: &[Vec<Op>],
+) -> Result<Graph, ArchError> {
+    let slots = space.slots_with(candidates)?;
+    Ok(build_over(space, residual, SlotMode::Supernet, slots))
 }
 
 /// ESPCN (Shi et al. 2016) with every layer at `bits`: 5×5 3→64, 3×3 64→32, 3×3 32→48,
@@ -426,7 +451,6 @@ pub fn srresnet(bits: Bits) -> Graph {
 /// The genotype of the fixed RFDN (Liu et al. 2020) in the RFDN space: 1×1 distillation
 /// convs, 3×3 body convs, 3×3 upsampling and tail, plain residuals, every slot at `bits`.
 pub fn rfdn_genotype(bits: Bits) -> Genotype {
-    use super::op::Op;
     let choices = SearchSpace::Rfdn
         .slots()
         .iter()
@@ -554,6 +578,82 @@ mod tests {
         assert!(g.shapes(11, 6).is_err());
         let e = g.shapes(4, 40).expect_err("too small");
         assert!(e.to_string().contains("at least 11×7"), "{e}");
+    }
+
+    #[test]
+    fn supernets_over_given_candidates() {
+        for space in SearchSpace::ALL {
+            for residual in Residual::ALL {
+                let all: Vec<Vec<Op>> = space.slots().into_iter().map(|s| s.candidates).collect();
+                let g = supernet_with(space, residual, &all).expect("full lists");
+                assert_eq!(g, supernet(space, residual), "{space} {residual}");
+            }
+        }
+        // One op per slot (a genotype's): the same graph but each mixed node offers only
+        // that op, and the genotype's child still follows from it.
+        let space = SearchSpace::BasicA;
+        let geno = Genotype::nth_candidates(space, Residual::Adq, 3, Bits::B32);
+        let fixed = supernet_with(space, Residual::Adq, &geno.chosen_ops()).expect("fixed");
+        let full = supernet(space, Residual::Adq);
+        assert_eq!(fixed.nodes.len(), full.nodes.len());
+        assert!(fixed.is_supernet());
+        for (a, b) in fixed.nodes.iter().zip(&full.nodes) {
+            assert_eq!(a.name, b.name);
+            match (&a.kind, &b.kind) {
+                (NodeKind::Mixed(m), NodeKind::Mixed(f)) => {
+                    assert_eq!(m.candidates, [geno.choices[m.slot].op], "{}", a.name);
+                    assert_eq!(
+                        (m.input, m.cin, m.cout, m.slot),
+                        (f.input, f.cin, f.cout, f.slot)
+                    );
+                }
+                (x, y) => assert_eq!(x, y, "{}", a.name),
+            }
+        }
+        assert!(fixed.shapes(20, 24).is_ok());
+        let mixed4 = Genotype {
+            choices: geno
+                .choices
+                .iter()
+                .map(|c| Choice {
+                    op: c.op,
+                    bits: Bits::B4,
+                })
+                .collect(),
+            ..geno.clone()
+        };
+        assert!(mixed4.graph().shapes(20, 24).is_ok());
+    }
+
+    #[test]
+    fn given_candidates_are_checked() {
+        let space = SearchSpace::BasicB;
+        let mut lists: Vec<Vec<Op>> = space.slots().into_iter().map(|s| s.candidates).collect();
+        let r = Residual::Adq;
+        assert!(matches!(
+            supernet_with(space, r, &lists[..7]),
+            Err(ArchError::MissingSlot { got: 7, .. })
+        ));
+        let mut more = lists.clone();
+        more.push(vec![Op::simple(3)]);
+        assert!(matches!(
+            supernet_with(space, r, &more),
+            Err(ArchError::ExtraSlot { got: 9, .. })
+        ));
+        lists[2] = Vec::new();
+        let e = supernet_with(space, r, &lists).expect_err("empty");
+        assert!(e.to_string().contains("body.body1"), "{e}");
+        lists[2] = vec![Op::simple(3), Op::simple(3)];
+        assert!(matches!(
+            supernet_with(space, r, &lists),
+            Err(ArchError::Candidates { .. })
+        ));
+        // Basic B's body offers no grouped convs (Basic A's does).
+        lists[2] = vec![Op::grouped(3, 3)];
+        assert!(matches!(
+            supernet_with(space, r, &lists),
+            Err(ArchError::OpNotInSlot { .. })
+        ));
     }
 
     #[test]

@@ -43,6 +43,14 @@ pub enum ArchError {
         /// The space.
         space: &'static str,
     },
+    /// A slot's candidate list, given to restrict a supernet, that cannot be searched.
+    #[error("slot `{slot}`: {reason}")]
+    Candidates {
+        /// Slot name.
+        slot: String,
+        /// What is wrong with the list.
+        reason: &'static str,
+    },
     /// A bit width outside {4, 8, 32}.
     #[error("slot `{slot}`: bit width {bits} is not one of 4, 8, 32")]
     BadBits {

@@ -181,6 +181,13 @@ impl Genotype {
         }
     }
 
+    /// Each slot's chosen op as a one-op candidate list: the slots of
+    /// [`SearchSpace::slots_with`] (and [`crate::arch::supernet_with`]) that search only
+    /// the bit widths of this network.
+    pub fn chosen_ops(&self) -> Vec<Vec<Op>> {
+        self.choices.iter().map(|c| alloc::vec![c.op]).collect()
+    }
+
     /// Checks slot count and that every op is a candidate of its slot.
     pub fn validate(&self) -> Result<(), ArchError> {
         let slots = self.space.slots();

@@ -12,7 +12,7 @@ mod parts;
 mod space;
 
 pub use bits::{BadBits, Bits, TWO_POW_23, round_code, round_code_nonneg, round_code_small};
-pub use build::{SRRESNET_BLOCKS, espcn, rfdn_genotype, srresnet, supernet};
+pub use build::{SRRESNET_BLOCKS, espcn, rfdn_genotype, srresnet, supernet, supernet_with};
 pub use error::ArchError;
 pub use genotype::{Choice, GENOTYPE_FORMAT, GENOTYPE_VERSION, Genotype};
 pub use graph::{ConvNode, Graph, MixedNode, Node, NodeId, NodeKind, Role, Shape, window_out};

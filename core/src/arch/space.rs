@@ -172,6 +172,59 @@ impl SearchSpace {
         ops
     }
 
+    /// The slots of this space with slot `s` offering only `candidates[s]`, in that order
+    /// (the alpha layout of a search over them): e.g. one op per slot, the ops a
+    /// full-precision search found, for a bit-only search over that network (spec §9,
+    /// two-fold). Cells that share a slot share its list.
+    ///
+    /// # Errors
+    /// A list count that is not the space's slot count, an empty list, an op listed twice
+    /// or one that is not a candidate of its slot.
+    pub fn slots_with(self, candidates: &[Vec<Op>]) -> Result<Vec<Slot>, ArchError> {
+        let mut slots = self.slots();
+        if let Some(missing) = slots.get(candidates.len()) {
+            return Err(ArchError::MissingSlot {
+                space: self.name(),
+                expected: slots.len(),
+                got: candidates.len(),
+                missing: missing.name.clone(),
+            });
+        }
+        if candidates.len() > slots.len() {
+            return Err(ArchError::ExtraSlot {
+                space: self.name(),
+                expected: slots.len(),
+                got: candidates.len(),
+                extra: format!("#{}", slots.len()),
+            });
+        }
+        for (slot, list) in slots.iter_mut().zip(candidates) {
+            if list.is_empty() {
+                return Err(ArchError::Candidates {
+                    slot: slot.name.clone(),
+                    reason: "no candidate ops",
+                });
+            }
+            for (i, op) in list.iter().enumerate() {
+                if list[..i].contains(op) {
+                    return Err(ArchError::Candidates {
+                        slot: slot.name.clone(),
+                        reason: "an op is listed twice",
+                    });
+                }
+                if slot.index_of(op).is_none() {
+                    return Err(ArchError::OpNotInSlot {
+                        slot: slot.name.clone(),
+                        op: op.name(),
+                        space: self.name(),
+                    });
+                }
+            }
+            slot.candidates = list.clone();
+        }
+        Ok(slots)
+    }
+
     /// The slots of this space, in genotype order.
     pub fn slots(self) -> Vec<Slot> {
         let c = self.width();
