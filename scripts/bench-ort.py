@@ -6,10 +6,12 @@ API from its dequantized weights (Conv -> Relu -> Conv -> Relu -> Conv -> DepthT
 quantizes it with onnxruntime's quantize_static (QDQ, int8 weights per channel, uint8
 activations) calibrated on the same input, and times, round after round in one process:
 the engine (core's `engine_timer` example, a long-lived subprocess timing itself), ORT fp32
-and ORT int8 QDQ, on 1 thread (and 2 with --threads 1,2). Prints medians and the median over
-rounds of engine time / ORT time in the same round.
+and ORT int8 QDQ, on 1 thread (and 2 with --threads 1,2), plus any models `trainer export
+--format onnx` wrote of the same network (--exported, e.g. its `qdq` and `exact` forms). Prints
+medians and the median over rounds of engine time / ORT time in the same round.
 
   python3 scripts/bench-ort.py [--size 256] [--rounds 9] [--threads 1,2] [--json FILE] [--save DIR]
+                               [--exported espcn.qdq.onnx espcn.exact.onnx]
 
 Needs the pinned `onnx` and `onnxruntime` (`pip install -r scripts/requirements-bench.txt`) and builds the example with
 cargo (release) unless --timer points at one.
@@ -129,6 +131,8 @@ def main():
     ap.add_argument("--timer", help="path of a built engine_timer example")
     ap.add_argument("--json")
     ap.add_argument("--save", help="keep the two ONNX models in this folder (for web/tests/bench-ort.mjs)")
+    ap.add_argument("--exported", nargs="*", default=[],
+                    help="ONNX files `trainer export` wrote of web/models/espcn-8bit.qnm, timed too")
     a = ap.parse_args()
     timer = a.timer
     if not timer:
@@ -156,6 +160,8 @@ def main():
     for threads in [int(t) for t in a.threads.split(",")]:
         eng = Engine(timer, a.size, threads)
         sessions = {"ORT fp32": session(fp32, threads), "ORT int8 QDQ": session(int8, threads)}
+        for path in a.exported:
+            sessions[f"ORT on export {os.path.basename(path)}"] = session(path, threads)
         runners = {f"engine ({eng.kernel.split(': ')[-1]})": eng.run}
         for name, s in sessions.items():
             runners[name] = (lambda s=s: _time(lambda: s.run(None, {"input": x})))
