@@ -4,14 +4,14 @@ import { bits as fmtBits, si } from "./format.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 
-function el(tag, attrs = {}, text) {
+export function el(tag, attrs = {}, text) {
   const e = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
   if (text !== undefined) e.textContent = text;
   return e;
 }
 
-function svg(tag, attrs = {}) {
+export function svg(tag, attrs = {}) {
   const e = document.createElementNS(SVG, tag);
   for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
   return e;

@@ -4,11 +4,13 @@
 //   state.js (what the page holds), facts.js (what core says), limits.js (input limits),
 //   decode.js (file → pixels), networks.js (selectors, live BitOps), results.js (table),
 //   views.js (comparison and zoom), run.js (one request), worker-client.js (messages),
-//   inputs.js (controls), opening.js (first selection), cost-view.js, compare.js, format.js.
+//   inputs.js (controls), opening.js (first selection), pareto.js (PSNR vs BitOps chart),
+//   cost-view.js, compare.js, format.js.
 import { fillFactText, readFacts } from "./facts.js";
 import { loadImageList, setMode, useBundled, wireInputs } from "./inputs.js";
 import { fillNetworkSelects, updateCost } from "./networks.js";
 import { chooseOpening } from "./opening.js";
+import { loadParetoData, renderPareto, wirePareto } from "./pareto.js";
 import { workerHandlers } from "./run.js";
 import { state, ui } from "./state.js";
 import { fatal, setStatus, showBaseMessage, showMessage } from "./status.js";
@@ -51,6 +53,9 @@ async function main() {
   const opening = await chooseOpening(state.models, state.images);
   fillNetworkSelects(opening.model);
   document.body.dataset.opening = opening.why;
+  await loadParetoData();
+  wirePareto();
+  renderPareto();
   updateCost();
   showBaseMessage();
   // Results without a click: benchmark the opening image.

@@ -3,16 +3,21 @@
 // the bundled models differ most (largest PSNR spread between them), so that the first
 // comparison shows a visible difference.
 
+const evaluations = new Map(); // url → promise of the file (or null), fetched once
+
 /** The trainer's evaluation of `file` on image set `set` (`<stem>.<set>.json`, written by
- * `trainer eval` next to the model), or null when there is none. */
-async function evaluation(file, set) {
+ * `trainer eval` next to the model; `bicubic` for bicubic's), or null when there is none. */
+export function evaluation(file, set) {
   const url = `models/${file.replace(/\.qnm$/, "")}.${set.toLowerCase()}.json`;
-  try {
-    const res = await fetch(url);
-    return res.ok ? await res.json() : null;
-  } catch {
-    return null;
+  if (!evaluations.has(url)) {
+    evaluations.set(
+      url,
+      fetch(url)
+        .then((res) => (res.ok ? res.json() : null))
+        .catch(() => null),
+    );
   }
+  return evaluations.get(url);
 }
 
 /**

@@ -8,6 +8,7 @@ import { fatal, setPageState, setStatus, showBaseMessage, showMessage } from "./
 import { addView, autoRegion, clearViews, showViews } from "./views.js";
 import { postRun, startWorker } from "./worker-client.js";
 import { sizeProblem } from "./limits.js";
+import { renderPareto, resetParetoBasis } from "./pareto.js";
 
 function nextRun() {
   state.runId += 1;
@@ -25,6 +26,7 @@ export function refuse(text) {
   clearTable();
   ui.resultsInfo.textContent = state.source ? `${state.source.name}: not run` : "";
   updateCost();
+  renderPareto();
   showMessage(text);
   setStatus("Not run.");
   ui.runButton.disabled = !state.source;
@@ -50,6 +52,8 @@ export function run() {
         ? [Number(ui.modelSelect.value)]
         : [];
   renderTable(["bicubic", ...models.map((i) => `model:${i}`)], requestBitops);
+  resetParetoBasis();
+  renderPareto();
   ui.resultsInfo.textContent = `${state.source.name}, ${state.mode === "benchmark" ? "benchmark (scored against the HR)" : "upscale (no ground truth)"}`;
   const rgba = state.source.data.data.slice().buffer;
   setPageState("running");
@@ -97,6 +101,7 @@ export function workerHandlers(onReady) {
       state.rows.set(msg.method, { psnr: msg.psnr, ssim: msg.ssim, ms: msg.ms });
       addView(msg.method, msg);
       updateRow(msg);
+      renderPareto();
       showViews();
     },
     done() {

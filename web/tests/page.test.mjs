@@ -96,17 +96,155 @@ function onScreen(page) {
   }));
 }
 
+/** The Set14 means the chart shows without a benchmark run: the trainer's evaluation
+ * files, read here (key "bicubic" or "model:I"). */
+const set14 = new Map();
+{
+  const mean = (stem) => {
+    const file = path.join(WEB_DIR, "models", `${stem}.set14.json`);
+    return existsSync(file) ? JSON.parse(readFileSync(file, "utf8")).mean_psnr : undefined;
+  };
+  set14.set("bicubic", mean("bicubic"));
+  manifest.models.forEach((m, i) => set14.set(`model:${i}`, mean(m.file.replace(/\.qnm$/, ""))));
+  for (const [k, v] of set14) assert.ok(Number.isFinite(v), `no Set14 evaluation for ${k}`);
+}
+/** Core's GBitOps at 32×32 of each chart key, through wasm in node (bicubic: 0). */
+const gbitopsOf = (key) => (key === "bicubic" ? 0 : metadata[Number(key.slice(6))].bitopsReported / 1e9);
+
+/** The Pareto chart's points, legend, fronts and caption as the page shows them. */
+function readChart(page) {
+  return page.evaluate(() => {
+    const box = document.getElementById("pareto-chart");
+    return {
+      basis: box.dataset.basis,
+      caption: document.getElementById("pareto-caption").textContent,
+      legend: document.getElementById("pareto-legend").textContent,
+      points: [...box.querySelectorAll(".pt")].map((g) => ({
+        key: g.dataset.key,
+        model: g.dataset.model ?? null,
+        run: g.classList.contains("run"),
+        selected: g.classList.contains("selected"),
+        gbitops: Number(g.dataset.gbitops),
+        psnr: Number(g.dataset.psnr),
+        label: g.getAttribute("aria-label"),
+        title: g.querySelector("title").textContent,
+        role: g.getAttribute("role"),
+        tabindex: g.getAttribute("tabindex"),
+      })),
+      fronts: Object.fromEntries([...box.querySelectorAll("path.front")].map((p) => [p.dataset.method, Number(p.dataset.front)])),
+    };
+  });
+}
+
+/** One point per bundled model and bicubic, each at core's GBitOps, with its PSNR in
+ * its label and title; `psnrOf(key)` is the PSNR it must show. */
+function assertNetworkPoints(chart, psnrOf, what) {
+  const points = chart.points.filter((p) => !p.run);
+  assert.deepEqual(
+    points.map((p) => p.key).sort(),
+    ["bicubic", ...manifest.models.map((_, i) => `model:${i}`)].sort(),
+    `${what}: a point per bundled model and bicubic`,
+  );
+  for (const p of points) {
+    assert.equal(p.gbitops, gbitopsOf(p.key), `${what}: ${p.key} at core's GBitOps`);
+    psnrOf(p);
+    const title = p.key === "bicubic" ? "Bicubic" : manifest.models[Number(p.key.slice(6))].title;
+    for (const part of [title, `${p.gbitops.toFixed(2)} GBitOps`, `${p.psnr.toFixed(2)} dB`]) {
+      assert.ok(p.label.includes(part) && p.title.includes(part), `${what}: ${p.key} is labelled with ${part}: ${p.label}`);
+    }
+    assert.equal(p.tabindex, "0", `${what}: ${p.key} is focusable`);
+  }
+}
+
+/** Whether the chart fits the results panel (and the page does not scroll sideways). */
+async function assertChartFits(page, what) {
+  const fit = await page.evaluate(() => {
+    const panel = document.getElementById("results").getBoundingClientRect();
+    const chart = document.querySelector("#pareto-chart svg").getBoundingClientRect();
+    const texts = [...document.querySelectorAll("#pareto-chart text")].map((t) => t.getBoundingClientRect());
+    return {
+      panel: { left: panel.left, right: panel.right },
+      chart: { left: chart.left, right: chart.right, width: chart.width, height: chart.height },
+      textLeft: Math.min(...texts.map((r) => r.left)),
+      textRight: Math.max(...texts.map((r) => r.right)),
+      pageWidth: document.documentElement.scrollWidth,
+      viewport: window.innerWidth,
+    };
+  });
+  assert.ok(fit.chart.width > 200 && fit.chart.height > 100, `${what}: the chart is ${fit.chart.width}×${fit.chart.height} px`);
+  for (const [l, r, name] of [[fit.chart.left, fit.chart.right, "chart"], [fit.textLeft, fit.textRight, "labels"]]) {
+    assert.ok(l >= fit.panel.left && r <= fit.panel.right + 0.5, `${what}: ${name} ${l}–${r} px, panel ${fit.panel.left}–${fit.panel.right}`);
+  }
+  assert.ok(fit.pageWidth <= fit.viewport, `${what}: the page is ${fit.pageWidth} px wide in a ${fit.viewport} px viewport`);
+}
+
+/**
+ * A results.json in the study's format (README, Study) for the chart's study path, which
+ * no bundled file exercises yet: a run per bundled model (its real genotype, core's
+ * GBitOps and its Set14 evaluation, so the page must recognise it as that model), plus
+ * made-up runs of other methods placed between bicubic and the models, one of them
+ * dominated, and one without a Set14 score. `bundledOf`: run → bundled model index.
+ */
+function studyFixture() {
+  const bundledOf = new Map();
+  const base = { mode: "san", residual: "adq", penalty: 0.03, entropy: 0.02, seed: 1, set5: null, b100: null };
+  const study = manifest.models.map((m, i) => {
+    const g = metadata[i].genotype;
+    const run = {
+      ...base,
+      name: `${m.file.replace(/\.qnm$/, "")}-s1`,
+      method: g ? "quantnas" : "uniform",
+      space: g ? g.space : metadata[i].arch.kind,
+      bits: metadata[i].bitWidths.join(","),
+      genotype: g,
+      model: `runs/${m.file.replace(/\.qnm$/, "")}/model.qnm`,
+      gbitops: gbitopsOf(`model:${i}`),
+      params: metadata[i].params,
+      set14: { psnr: set14.get(`model:${i}`), ssim: 0.7 },
+    };
+    bundledOf.set(run, i);
+    return run;
+  });
+  const low = set14.get("bicubic");
+  const made = (name, method, gbitops, gain, extra = {}) => ({
+    ...base, name, method, space: "basic-b", bits: "4,8", genotype: null, model: `runs/${name}/model.qnm`,
+    gbitops, params: 1000, set14: { psnr: low + gain, ssim: 0.7 }, ...extra,
+  });
+  study.push(
+    made("random-1.5-s1", "random", 1.5, 0.3, { target_gbitops: 1.5 }),
+    made("random-2.5-s1", "random", 2.5, 0.2, { target_gbitops: 2.5 }), // dominated by the one above
+    made("random-4-s1", "random", 4.0, 0.5, { target_gbitops: 4.0 }),
+    made("two-fold-s1", "two-fold", 2.0, 0.4),
+    made("edmips-s1", "edmips", 2.2, 0.35, { set14: null }), // skipped: no Set14 score
+  );
+  return { study, bundledOf };
+}
+
+/** How many runs no other run beats in both GBitOps (fewer) and PSNR (more). */
+function frontSize(runs) {
+  const dominated = (p) =>
+    runs.some((q) => q !== p && q.gbitops <= p.gbitops && q.set14.psnr >= p.set14.psnr && (q.gbitops < p.gbitops || q.set14.psnr > p.set14.psnr));
+  return runs.filter((p) => !dominated(p)).length;
+}
+
+/** The study's results.json is optional in web/models/: its 404 is no problem. */
+const OPTIONAL = "/models/results.json";
+const optional = (url) => new URL(url).pathname === OPTIONAL;
 const problems = [];
+/** Collects console errors, failed requests and crashes of `page` into `problems`. */
+function watch(page) {
+  page.on("console", (m) => m.type() === "error" && !optional(m.location().url || "http://x/") && problems.push(`console error: ${m.text()}`));
+  page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+  page.on("requestfailed", (r) => problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
+  page.on("response", (r) => r.status() >= 400 && !(r.status() === 404 && optional(r.url())) && problems.push(`HTTP ${r.status()}: ${r.url()}`));
+  page.on("crash", () => problems.push("the tab crashed"));
+}
 const server = await serve();
 const { context, close } = await launch();
 let passed = false;
 try {
   const page = await context.newPage();
-  page.on("console", (m) => m.type() === "error" && problems.push(`console error: ${m.text()}`));
-  page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
-  page.on("requestfailed", (r) => problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
-  page.on("response", (r) => r.status() >= 400 && problems.push(`HTTP ${r.status()}: ${r.url()}`));
-  page.on("crash", () => problems.push("the tab crashed"));
+  watch(page);
   let runs = 0;
   const step = (name) => console.log(`page test: ${name}`);
 
@@ -142,11 +280,49 @@ try {
   );
   assert.ok(ownBitops > 0);
 
+  step("the Pareto chart plots each network's PSNR on the opening image at core's GBitOps");
+  table = await readTable(page);
+  let chart = await readChart(page);
+  assert.equal(chart.basis, "image", "benchmark mode plots this image's scores");
+  const liveScore = (p) => assert.equal(p.psnr.toFixed(2), table.find((r) => r.method === p.key).psnr, `${p.key}: the chart shows the table's score`);
+  assertNetworkPoints(chart, liveScore, "opening run");
+  assert.ok(chart.caption.includes(`PSNR on ${opening.name} from this benchmark run.`), chart.caption);
+  assert.equal(chart.points.filter((p) => p.run).length, 0, "no study runs without models/results.json");
+  assert.deepEqual(chart.points.filter((p) => p.selected).map((p) => p.key), [`model:${bestFound}`], "the chosen network is marked");
+
+  step("its Set14 view shows the trainer's evaluation means");
+  await page.click('input[name="pareto-basis"][value="set14"]');
+  chart = await readChart(page);
+  assert.equal(chart.basis, "set14");
+  assertNetworkPoints(chart, (p) => assert.equal(p.psnr, set14.get(p.key), `${p.key}: its Set14 mean`), "Set14 view");
+  assert.match(chart.caption, /^PSNR: Set14 means from the trainer's evaluations/);
+
+  step("clicking a point selects that network and shows it against bicubic");
+  const other = manifest.models.findIndex((_, i) => i !== bestFound);
+  if (other >= 0) {
+    // On its marker (the point's box also spans its name).
+    await page.click(`#pareto-chart .pt[data-key="model:${other}"] > :last-child`);
+    assert.equal(await page.inputValue("#model-select"), String(other), "model selector follows the click");
+    assert.equal(await page.inputValue("#cost-select"), String(other), "live BitOps follow the click");
+    assert.equal(await page.inputValue("#left-select"), "bicubic", "left-hand view is bicubic");
+    assert.equal(await page.inputValue("#right-select"), `model:${other}`, "right-hand view is the clicked network");
+    assert.equal(await page.textContent("#right-label"), manifest.models[other].title);
+    assert.ok((await readChart(page)).points.find((p) => p.key === `model:${other}`).selected, "the clicked point is marked");
+  }
+  // From the keyboard: a focused point takes Enter, and keeps the focus after the redraw.
+  await page.focus(`#pareto-chart .pt[data-key="model:${bestFound}"]`);
+  await page.keyboard.press("Enter");
+  assert.equal(await page.inputValue("#model-select"), String(bestFound), "Enter on a point selects it");
+  assert.equal(await page.inputValue("#right-select"), `model:${bestFound}`);
+  assert.equal(await page.evaluate(() => document.activeElement?.dataset?.key), `model:${bestFound}`, "focus stays on the point");
+
   step("the results table fits its panel at 1280 px and on a 390 px phone");
   await assertTableFits(page, "1280 px");
+  await assertChartFits(page, "1280 px");
   await page.setViewportSize({ width: 390, height: 844 });
   await page.waitForTimeout(100);
   await assertTableFits(page, "390 px");
+  await assertChartFits(page, "390 px");
   await page.setViewportSize({ width: 1280, height: 900 });
   await page.waitForTimeout(100);
 
@@ -204,6 +380,10 @@ try {
   assert.match(await page.textContent("#limits"), /^Limits in benchmark mode/);
   await page.setInputFiles("#file-input", { name: "small.png", mimeType: "image/png", buffer: png(16, 16) });
   assert.equal(await waitForRun(page, ++runs), "done", "16×16 upscales");
+  chart = await readChart(page);
+  assert.equal(chart.basis, "set14", "an upscale has no scores: the chart shows Set14 means");
+  assert.match(chart.caption, /upscale mode has no ground truth/);
+  assertNetworkPoints(chart, (p) => assert.equal(p.psnr, set14.get(p.key)), "upscale mode");
   await page.click('input[value="benchmark"]');
   assert.equal(await waitForRun(page, ++runs), "error", "16×16 is too small to score");
   const side = `${limits.minBenchmarkSide}×${limits.minBenchmarkSide}`;
@@ -238,6 +418,11 @@ try {
   const best = Math.max(...models.map((r) => Number(r.psnr)));
   assert.ok(best > Number(bicubic.psnr), `a bundled model (${best} dB) beats bicubic (${bicubic.psnr} dB)`);
   assert.equal(await page.locator("#zoom figure").count(), 3 + modelCount, "zoom: HR, LR, bicubic, each model");
+  chart = await readChart(page);
+  assert.equal(chart.basis, "image", "a new benchmark run plots its own scores");
+  table = await readTable(page);
+  assertNetworkPoints(chart, liveScore, "Set5 butterfly");
+  assert.equal(chart.points.find((p) => p.key === "bicubic").psnr.toFixed(2), BUTTERFLY_BICUBIC_PSNR);
 
   step("live BitOps follow the network and the image size");
   assert.match(await page.textContent("#bitops-readout"), /64×64 → 256×256/);
@@ -274,6 +459,54 @@ try {
   await page.screenshot({ path: shot, fullPage: true });
   step(`screenshot saved to ${shot}`);
   console.log(`page test: bicubic ${bicubic.psnr} dB; ${models.map((r) => `${r.title} ${r.psnr} dB`).join("; ") || "no bundled model"}`);
+
+  step("with the study's results.json (a fixture): its runs by method, each method's front");
+  const { study, bundledOf } = studyFixture();
+  const page2 = await context.newPage();
+  watch(page2);
+  await page2.route("**/models/results.json", (route) =>
+    route.fulfill({ status: 200, contentType: "application/json", body: JSON.stringify(study) }),
+  );
+  await page2.setViewportSize({ width: 1280, height: 900 });
+  await page2.goto(server.url);
+  assert.equal(await waitForRun(page2, 1), "done", await page2.textContent("#message"));
+  const scored = study.filter((r) => r.set14);
+  chart = await readChart(page2);
+  assert.equal(chart.basis, "image");
+  assert.equal(chart.points.filter((p) => p.run).length, 0, "the study's Set14 runs stay off a chart of this image");
+  assert.ok(chart.caption.includes(`The study's ${scored.length} runs`), chart.caption);
+  await page2.click('input[name="pareto-basis"][value="set14"]');
+  chart = await readChart(page2);
+  assertNetworkPoints(chart, (p) => assert.equal(p.psnr, set14.get(p.key)), "with the study");
+  const runPoints = chart.points.filter((p) => p.run);
+  assert.equal(runPoints.length, scored.length, "a point per study run with a Set14 score");
+  scored.forEach((r, k) => {
+    const p = runPoints.find((q) => q.key === `run:${study.indexOf(r)}`);
+    assert.ok(p, `run ${r.name} is drawn (${k})`);
+    assert.equal(p.gbitops, r.gbitops, `${r.name}: GBitOps from results.json`);
+    assert.equal(p.psnr, r.set14.psnr, `${r.name}: Set14 PSNR from results.json`);
+    assert.ok(p.label.includes(r.name) && p.label.includes(r.method), p.label);
+    assert.equal(p.model, bundledOf.has(r) ? String(bundledOf.get(r)) : null, `${r.name}: which bundled model it is`);
+  });
+  const methods = [...new Set(scored.map((r) => r.method))];
+  for (const m of methods) assert.ok(chart.legend.includes(m), `legend names ${m}: ${chart.legend}`);
+  assert.deepEqual(chart.fronts, Object.fromEntries(methods.map((m) => [m, frontSize(scored.filter((r) => r.method === m))])), "one front per method, of its non-dominated runs");
+  assert.ok(chart.caption.includes(`With the study's ${scored.length} runs`), chart.caption);
+  // A run that is a bundled model selects it, from the keyboard (its bundled point is on top).
+  const selectedNow = await page2.inputValue("#model-select");
+  const bundledRun = scored.find((r) => bundledOf.has(r) && String(bundledOf.get(r)) !== selectedNow);
+  if (bundledRun) {
+    await page2.focus(`#pareto-chart .pt[data-key="run:${study.indexOf(bundledRun)}"]`);
+    await page2.keyboard.press("Enter");
+    assert.equal(await page2.inputValue("#model-select"), String(bundledOf.get(bundledRun)), "a study run's point selects its bundled model");
+  }
+  await assertChartFits(page2, "1280 px with the study");
+  await page2.locator("#pareto").screenshot({ path: path.join(outDir, "pareto-study.png") });
+  await page2.setViewportSize({ width: 390, height: 844 });
+  await page2.waitForTimeout(100);
+  await assertChartFits(page2, "390 px with the study");
+  await page2.close();
+  assert.deepEqual(problems, [], "no console errors, failed requests or crashes with results.json");
   passed = true;
 } finally {
   await close();
