@@ -128,7 +128,15 @@ pub fn measure(args: &SearchStepArgs) -> Result<(Vec<ModeTiming>, usize)> {
                 noise: true,
                 rng: NoiseSource::new(1),
             };
-            SearchLearner::new(args.space, args.adq, ctx, 1, args.lr_size, &device)
+            SearchLearner::new(
+                args.space,
+                args.adq,
+                &args.space.slots(),
+                ctx,
+                1,
+                args.lr_size,
+                &device,
+            )
         })
         .collect::<Result<Vec<_>>>()?;
     let p = IterParams {

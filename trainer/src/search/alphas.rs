@@ -9,7 +9,7 @@ use anyhow::{Result, anyhow, ensure};
 use burn::module::{Module, Param};
 use burn::prelude::*;
 use burn::tensor::activation::{log_softmax, softmax};
-use quantnas_core::arch::{Bits, Choice, Genotype, Residual, SearchSpace};
+use quantnas_core::arch::{Bits, Choice, Genotype, Residual, SearchSpace, Slot};
 
 /// The bit widths searched over, in alpha order.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -58,10 +58,10 @@ pub struct Alphas {
 }
 
 impl Alphas {
-    /// Zero alphas for every slot of `space`.
-    pub fn zeros(space: SearchSpace, bits: &SearchBits, device: &Device) -> Self {
-        let slots = space
-            .slots()
+    /// Zero alphas for every slot of `slots` (a space's, or one restricted by
+    /// [`SearchSpace::slots_with`]).
+    pub fn zeros(slots: &[Slot], bits: &SearchBits, device: &Device) -> Self {
+        let slots = slots
             .iter()
             .map(|s| Param::from_tensor(Tensor::zeros([s.candidates.len() * bits.len()], device)))
             .collect();
@@ -129,19 +129,20 @@ pub fn argmax(values: &[f32]) -> usize {
     best
 }
 
-/// The genotype of the argmax (op, bit) pair of every slot (spec §6 derivation).
+/// The genotype of the argmax (op, bit) pair of every slot (spec §6 derivation); `slots`
+/// are the searched ones (`space.slots()`, or a restriction of them).
 ///
 /// # Errors
-/// When `alphas` does not hold one vector per slot of `space`, each of length
+/// When `alphas` does not hold one vector per slot of `slots`, each of length
 /// candidates · |bits|, or holds a value that is not finite: `argmax` would otherwise
 /// answer candidate 0 for an empty or NaN vector and the genotype would look valid.
 pub fn derive_genotype(
     space: SearchSpace,
     residual: Residual,
+    slots: &[Slot],
     bits: &SearchBits,
     alphas: &[Vec<f32>],
 ) -> Result<Genotype> {
-    let slots = space.slots();
     ensure!(
         alphas.len() == slots.len(),
         "{} alpha vectors for the {} slots of space {space}",
@@ -215,7 +216,8 @@ mod tests {
             .collect();
         alphas[0][3] = 1.0; // op 1 (simple_5x5), bit index 1 (8)
         alphas[5][4] = 0.5; // op 2 of upsample (simple_3x3), 4 bits
-        let g = derive_genotype(space, Residual::Adq, &bits, &alphas).expect("genotype");
+        let g = derive_genotype(space, Residual::Adq, &space.slots(), &bits, &alphas)
+            .expect("genotype");
         assert_eq!(g.choices[0].op.name(), "simple_5x5");
         assert_eq!(g.choices[0].bits, Bits::B8);
         assert_eq!(g.choices[5].op.name(), "simple_3x3");
@@ -226,19 +228,22 @@ mod tests {
         // candidate 0.
         let mut short = alphas.clone();
         short[2].clear();
-        let e = derive_genotype(space, Residual::Adq, &bits, &short).expect_err("empty");
+        let e = derive_genotype(space, Residual::Adq, &space.slots(), &bits, &short)
+            .expect_err("empty");
         assert!(e.to_string().contains(&space.slots()[2].name), "{e}");
         let mut nan = alphas.clone();
         nan[1][0] = f32::NAN;
-        assert!(derive_genotype(space, Residual::Adq, &bits, &nan).is_err());
-        assert!(derive_genotype(space, Residual::Adq, &bits, &alphas[1..]).is_err());
+        assert!(derive_genotype(space, Residual::Adq, &space.slots(), &bits, &nan).is_err());
+        assert!(
+            derive_genotype(space, Residual::Adq, &space.slots(), &bits, &alphas[1..]).is_err()
+        );
     }
 
     #[test]
     fn host_copies_hold_the_tensor_values() {
         let device = Device::flex();
         let bits = SearchBits::parse("4,8").expect("bits");
-        let a = Alphas::zeros(SearchSpace::BasicB, &bits, &device);
+        let a = Alphas::zeros(&SearchSpace::BasicB.slots(), &bits, &device);
         let values = a.values().expect("values");
         let probs = a.prob_values().expect("probs");
         for ((v, p), slot) in values.iter().zip(&probs).zip(SearchSpace::BasicB.slots()) {
@@ -268,7 +273,7 @@ mod tests {
     fn entropy_of_uniform_alphas_is_log_n() {
         let device = Device::flex();
         let bits = SearchBits::parse("4,8").expect("bits");
-        let a = Alphas::zeros(SearchSpace::BasicB, &bits, &device);
+        let a = Alphas::zeros(&SearchSpace::BasicB.slots(), &bits, &device);
         let h: f32 = a.entropy().into_scalar::<f32>();
         let want: f64 = SearchSpace::BasicB
             .slots()

@@ -9,7 +9,7 @@
 //! returned unchanged, so without a binding budget the result is the argmax.
 
 use anyhow::{Result, bail};
-use quantnas_core::arch::{Choice, Genotype};
+use quantnas_core::arch::{Choice, Genotype, Slot};
 use quantnas_core::cost::reported_bitops;
 
 use super::alphas::SearchBits;
@@ -20,17 +20,14 @@ fn bitops(g: &Genotype) -> Result<u64> {
 }
 
 /// The alpha index of `choice` in its slot's ops×bits vector.
-fn alpha_index(g: &Genotype, slot: usize, choice: Choice, bits: &SearchBits) -> Option<usize> {
-    let slots = g.space.slots();
-    let op = slots[slot]
-        .candidates
-        .iter()
-        .position(|&o| o == choice.op)?;
+fn alpha_index(slot: &Slot, choice: Choice, bits: &SearchBits) -> Option<usize> {
+    let op = slot.candidates.iter().position(|&o| o == choice.op)?;
     let b = bits.0.iter().position(|&b| b == choice.bits)?;
     Some(op * bits.len() + b)
 }
 
-/// `start` (normally the argmax genotype) moved, slot by slot, to cheaper choices until its
+/// `start` (normally the argmax genotype) moved, slot by slot, to cheaper choices among the
+/// searched ones (`slots`, whose candidates the alphas are laid out over) until its
 /// BitOps@32×32 is at most `max_bitops`; also returns the moves made, as
 /// `(slot name, from, to)` descriptions.
 ///
@@ -39,6 +36,7 @@ fn alpha_index(g: &Genotype, slot: usize, choice: Choice, bits: &SearchBits) -> 
 /// is not in the alphas.
 pub fn within_budget(
     start: &Genotype,
+    slots: &[Slot],
     bits: &SearchBits,
     alphas: &[Vec<f32>],
     max_bitops: u64,
@@ -46,12 +44,11 @@ pub fn within_budget(
     let mut g = start.clone();
     let mut moves = Vec::new();
     let mut cost = bitops(&g)?;
-    let slots = g.space.slots();
     while cost > max_bitops {
         // (loss of alpha per BitOps saved, slot, new choice, new cost)
         let mut best: Option<(f64, usize, Choice, u64)> = None;
         for (s, slot) in slots.iter().enumerate() {
-            let Some(cur) = alpha_index(&g, s, g.choices[s], bits) else {
+            let Some(cur) = alpha_index(slot, g.choices[s], bits) else {
                 bail!("slot {} holds a choice the search did not have", slot.name);
             };
             for (i, &a) in alphas[s].iter().enumerate() {
@@ -100,33 +97,34 @@ pub fn within_budget(
 mod tests {
     use super::*;
     use crate::search::alphas::derive_genotype;
-    use quantnas_core::arch::{Residual, SearchSpace};
+    use quantnas_core::arch::{Bits, Residual, SearchSpace};
 
-    fn setup() -> (SearchBits, Vec<Vec<f32>>) {
+    /// Alphas over `slots` in which every slot prefers its last (op, bit) pair a little,
+    /// and their argmax genotype.
+    fn setup(slots: &[Slot]) -> (SearchBits, Vec<Vec<f32>>, Genotype) {
         let bits = SearchBits::parse("4,8").unwrap();
-        let space = SearchSpace::BasicB;
-        // Every slot prefers its most expensive op at 8 bits, a little.
-        let alphas = space
-            .slots()
+        let alphas: Vec<Vec<f32>> = slots
             .iter()
             .map(|s| {
                 let n = s.candidates.len() * bits.len();
                 (0..n).map(|i| i as f32 * 0.01).collect()
             })
             .collect();
-        (bits, alphas)
+        let argmax =
+            derive_genotype(SearchSpace::BasicB, Residual::Adq, slots, &bits, &alphas).unwrap();
+        (bits, alphas, argmax)
     }
 
     #[test]
     fn a_binding_budget_is_met_and_a_loose_one_changes_nothing() {
-        let (bits, alphas) = setup();
-        let argmax = derive_genotype(SearchSpace::BasicB, Residual::Adq, &bits, &alphas).unwrap();
+        let slots = SearchSpace::BasicB.slots();
+        let (bits, alphas, argmax) = setup(&slots);
         let full = bitops(&argmax).unwrap();
-        let (same, moves) = within_budget(&argmax, &bits, &alphas, full).unwrap();
+        let (same, moves) = within_budget(&argmax, &slots, &bits, &alphas, full).unwrap();
         assert_eq!(same, argmax);
         assert!(moves.is_empty());
         let budget = full / 2;
-        let (g, moves) = within_budget(&argmax, &bits, &alphas, budget).unwrap();
+        let (g, moves) = within_budget(&argmax, &slots, &bits, &alphas, budget).unwrap();
         assert!(bitops(&g).unwrap() <= budget);
         assert!(!moves.is_empty());
         // Only moved slots differ from the argmax (a slot may move twice), and the greedy
@@ -151,7 +149,7 @@ mod tests {
         let mut undone = g.clone();
         undone.choices[s] = Choice {
             op: op.parse().unwrap(),
-            bits: quantnas_core::arch::Bits::new(b.parse().unwrap()).unwrap(),
+            bits: Bits::new(b.parse().unwrap()).unwrap(),
         };
         assert_ne!(undone, g, "{last}");
         assert!(
@@ -162,9 +160,24 @@ mod tests {
 
     #[test]
     fn an_impossible_budget_is_an_error() {
-        let (bits, alphas) = setup();
-        let argmax = derive_genotype(SearchSpace::BasicB, Residual::Adq, &bits, &alphas).unwrap();
-        let err = within_budget(&argmax, &bits, &alphas, 1).unwrap_err();
+        let slots = SearchSpace::BasicB.slots();
+        let (bits, alphas, argmax) = setup(&slots);
+        let err = within_budget(&argmax, &slots, &bits, &alphas, 1).unwrap_err();
         assert!(err.to_string().contains("no genotype"), "{err}");
+    }
+
+    #[test]
+    fn over_fixed_ops_a_budget_moves_only_bit_widths() {
+        let found = Genotype::nth_candidates(SearchSpace::BasicB, Residual::Adq, 2, Bits::B32);
+        let slots = SearchSpace::BasicB.slots_with(&found.chosen_ops()).unwrap();
+        let (bits, alphas, argmax) = setup(&slots);
+        assert!(argmax.choices.iter().all(|c| c.bits == Bits::B8));
+        let budget = bitops(&argmax).unwrap() * 3 / 4;
+        let (g, moves) = within_budget(&argmax, &slots, &bits, &alphas, budget).unwrap();
+        assert!(!moves.is_empty() && bitops(&g).unwrap() <= budget);
+        for (c, f) in g.choices.iter().zip(&found.choices) {
+            assert_eq!(c.op, f.op);
+        }
+        assert!(g.choices.iter().any(|c| c.bits == Bits::B4));
     }
 }

@@ -3,10 +3,10 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Result, ensure};
+use anyhow::{Context, Result, ensure};
 use clap::builder::TypedValueParser;
 use clap::{ArgMatches, Args};
-use quantnas_core::arch::{Bits, Residual, SearchSpace};
+use quantnas_core::arch::{Bits, Genotype, Residual, SearchSpace, Slot};
 use serde::{Deserialize, Serialize};
 
 use super::alphas::SearchBits;
@@ -89,6 +89,13 @@ pub struct SearchConfig {
     #[arg(long)]
     #[serde(default)]
     pub max_gbitops: Option<f64>,
+    /// Search only the bit widths of this genotype's network (a genotype JSON file of the
+    /// same --space and --adq, e.g. a full-precision search's `genotype.json`): every slot
+    /// offers only the op the genotype chose. With `--mode shared` this is EdMIPS over that
+    /// network, the second stage of the two-fold baseline (spec §9).
+    #[arg(long, value_name = "GENOTYPE")]
+    #[serde(default)]
+    pub fix_ops: Option<PathBuf>,
 }
 
 fn cpu() -> SearchConfig {
@@ -152,6 +159,7 @@ impl SearchConfig {
             val_crop: 48,
             workers: 2,
             max_gbitops: None,
+            fix_ops: None,
         };
         match preset {
             Preset::Paper => base,
@@ -202,7 +210,8 @@ impl SearchConfig {
                 val_data,
                 val_crop,
                 workers,
-                max_gbitops
+                max_gbitops,
+                fix_ops
             ]
         );
         self.finish_preset(settings::given(m, "entropy_coef"))
@@ -227,6 +236,33 @@ impl SearchConfig {
     /// A malformed list.
     pub fn search_bits(&self) -> Result<SearchBits> {
         SearchBits::parse(&self.bits)
+    }
+
+    /// The searched slots: the space's, or with `--fix-ops` each offering only that
+    /// genotype's op.
+    ///
+    /// # Errors
+    /// A `--fix-ops` file that cannot be read or parsed, or whose space or residual mode is
+    /// not this search's.
+    pub fn slots(&self) -> Result<Vec<Slot>> {
+        let Some(path) = &self.fix_ops else {
+            return Ok(self.space.slots());
+        };
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read --fix-ops {}", path.display()))?;
+        let g = Genotype::from_json(&text)
+            .with_context(|| format!("--fix-ops {} is not a genotype", path.display()))?;
+        ensure!(
+            g.space == self.space && g.residual == self.adq,
+            "--fix-ops {} is a genotype of space {} with --adq {}, but this search is over \
+             space {} with --adq {}",
+            path.display(),
+            g.space,
+            g.residual,
+            self.space,
+            self.adq
+        );
+        Ok(self.space.slots_with(&g.chosen_ops())?)
     }
 
     /// Residual wrapping.

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use quantnas_core::arch::{Bits, Genotype, SearchSpace};
+use quantnas_core::arch::{Bits, Genotype, Slot};
 use quantnas_core::cost::CostReport;
 
 use super::alphas::SearchBits;
@@ -24,13 +24,12 @@ fn escape(s: &str) -> String {
 /// An unwritable file.
 pub fn write_alpha_csv(
     path: &Path,
-    space: SearchSpace,
+    slots: &[Slot],
     bits: &SearchBits,
     history: &[Vec<Vec<f32>>],
     alphas: &[Vec<f32>],
     epoch: usize,
 ) -> Result<()> {
-    let slots = space.slots();
     let mut s = String::from("epoch,slot,op,bits,alpha,prob\n");
     for (e, probs) in history.iter().enumerate() {
         let last = e + 1 == epoch;
@@ -64,12 +63,11 @@ pub fn write_alpha_csv(
 
 /// Small multiples, one panel per slot: the probability of each (op, bit) pair over the
 /// epochs; line colour = op, dashes = bit width.
-pub fn alpha_plot(space: SearchSpace, bits: &SearchBits, history: &[Vec<Vec<f32>>]) -> String {
+pub fn alpha_plot(slots: &[Slot], bits: &SearchBits, history: &[Vec<Vec<f32>>]) -> String {
     const PALETTE: [&str; 12] = [
         "#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666",
         "#1f78b4", "#b2df8a", "#fb9a99", "#cab2d6",
     ];
-    let slots = space.slots();
     let cols = 4usize.min(slots.len().max(1));
     let rows = slots.len().div_ceil(cols);
     let (pw, ph) = (260.0, 170.0);
@@ -228,7 +226,7 @@ pub fn genotype_svg(g: &Genotype, report: &CostReport) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use quantnas_core::arch::Residual;
+    use quantnas_core::arch::{Residual, SearchSpace};
     use quantnas_core::cost::cost;
 
     #[test]
@@ -259,7 +257,7 @@ mod tests {
                 .collect::<Vec<_>>();
             3
         ];
-        let plot = alpha_plot(space, &bits, &hist);
+        let plot = alpha_plot(&space.slots(), &bits, &hist);
         assert_eq!(
             plot.matches("<polyline").count(),
             space

@@ -91,7 +91,7 @@ mod tests {
         let space = SearchSpace::BasicB;
         let graph = supernet(space, Residual::Adq);
         let pen = BitOpsPenalty::new(&graph, space.slots().len(), &bits, 16, 16).expect("penalty");
-        let alphas = Alphas::zeros(space, &bits, &device);
+        let alphas = Alphas::zeros(&space.slots(), &bits, &device);
         let alphas = Alphas {
             slots: alphas
                 .slots

@@ -25,7 +25,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use burn::module::Module;
 use burn::tensor::{Device, Tensor, TensorData};
-use quantnas_core::arch::{Arch, Genotype, SCALE};
+use quantnas_core::arch::{Arch, Genotype, SCALE, Slot};
 use quantnas_core::cost::{REPORT_LR_SIDE, cost, reported_bitops};
 use quantnas_core::metrics::score_sr;
 use serde::{Deserialize, Serialize};
@@ -205,9 +205,18 @@ pub fn search(
     config: Option<&SearchConfig>,
     session: &Session,
 ) -> Result<Option<SearchOutcome>> {
-    let (config, mut dir): (SearchConfig, RunDir) = match config {
-        Some(c) => (c.clone(), RunDir::create(run, c, METRICS_HEADER)?),
-        None => (read_config_as(run)?, RunDir::open(run)?),
+    let (config, slots, mut dir): (SearchConfig, _, RunDir) = match config {
+        // The slots first: a bad --fix-ops leaves no run folder behind.
+        Some(c) => (
+            c.clone(),
+            c.slots()?,
+            RunDir::create(run, c, METRICS_HEADER)?,
+        ),
+        None => {
+            let c: SearchConfig = read_config_as(run)?;
+            let slots = c.slots()?;
+            (c, slots, RunDir::open(run)?)
+        }
     };
     let bits = config.search_bits()?;
     let device = Device::flex().autodiff();
@@ -221,6 +230,7 @@ pub fn search(
     let fresh = SearchLearner::new(
         config.space,
         config.residual(),
+        &slots,
         ctx,
         config.seed,
         config.lr_size,
@@ -302,7 +312,8 @@ pub fn search(
         if state.iter % config.iters_per_epoch == 0 || state.iter == total {
             state.elapsed_s = elapsed_before + started.elapsed().as_secs_f64();
             end_epoch(
-                &config, &mut dir, &learner, &mut state, &crops, &sums, n_in_epoch, mu, &bar,
+                &config, &slots, &mut dir, &learner, &mut state, &crops, &sums, n_in_epoch, mu,
+                &bar,
             )?;
             // After the epoch's row and log line: a resume from it keeps both.
             state.log_len = dir.log_len();
@@ -320,7 +331,7 @@ pub fn search(
         }
     }
     bar.finish(&format!("{} epochs", state.epoch));
-    finish(&config, &mut dir, &learner, &state).map(Some)
+    finish(&config, &slots, &mut dir, &learner, &state).map(Some)
 }
 
 fn accumulate(sum: &mut IterStats, s: &IterStats) {
@@ -333,6 +344,7 @@ fn accumulate(sum: &mut IterStats, s: &IterStats) {
 #[allow(clippy::too_many_arguments)] // one call site, all of the loop's state
 fn end_epoch(
     config: &SearchConfig,
+    slots: &[Slot],
     dir: &mut RunDir,
     l: &SearchLearner,
     state: &mut SearchState,
@@ -347,10 +359,10 @@ fn end_epoch(
     let values = l.alphas.values()?;
     let probs = l.alphas.prob_values()?;
     state.prob_history.push(probs.clone());
-    let genotype = derive_genotype(config.space, config.residual(), &bits, &values)?;
+    let genotype = derive_genotype(config.space, config.residual(), slots, &bits, &values)?;
     let penalty32 = BitOpsPenalty::new(
         &l.net.graph,
-        config.space.slots().len(),
+        slots.len(),
         &bits,
         REPORT_LR_SIDE,
         REPORT_LR_SIDE,
@@ -389,7 +401,7 @@ fn end_epoch(
     )?;
     draw::write_alpha_csv(
         &dir.path.join("alphas.csv"),
-        config.space,
+        slots,
         &bits,
         &state.prob_history,
         &values,
@@ -397,7 +409,7 @@ fn end_epoch(
     )?;
     fs::write(
         dir.path.join("alphas.svg"),
-        draw::alpha_plot(config.space, &bits, &state.prob_history),
+        draw::alpha_plot(slots, &bits, &state.prob_history),
     )?;
     let line = format!(
         "epoch {}/{}: val PSNR {psnr:.2} dB, BitOps weighted {:.2} G argmax {:.2} G, mean max prob {max_prob:.3}",
@@ -413,16 +425,17 @@ fn end_epoch(
 
 fn finish(
     config: &SearchConfig,
+    slots: &[Slot],
     dir: &mut RunDir,
     l: &SearchLearner,
     state: &SearchState,
 ) -> Result<SearchOutcome> {
     let bits = config.search_bits()?;
     let values = l.alphas.values()?;
-    let mut genotype = derive_genotype(config.space, config.residual(), &bits, &values)?;
+    let mut genotype = derive_genotype(config.space, config.residual(), slots, &bits, &values)?;
     if let Some(max) = config.max_gbitops {
         let (budgeted, moves) =
-            within_budget(&genotype, &bits, &values, (max * 1e9).floor() as u64)?;
+            within_budget(&genotype, slots, &bits, &values, (max * 1e9).floor() as u64)?;
         if !moves.is_empty() {
             fs::write(dir.path.join("genotype_argmax.json"), genotype.to_json())?;
             dir.log(&format!(

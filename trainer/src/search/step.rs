@@ -12,7 +12,7 @@ use burn::optim::decay::WeightDecayConfig;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Tensor};
 
-use quantnas_core::arch::{Residual, SearchSpace};
+use quantnas_core::arch::{Residual, SearchSpace, Slot};
 
 use super::alphas::{Alphas, SearchBits};
 use super::bitmixer::MixContext;
@@ -115,25 +115,27 @@ fn scalar(t: Tensor<1>) -> f32 {
 }
 
 impl SearchLearner {
-    /// A fresh learner: a supernet of `space` with weights seeded by `seed`, zero alphas over
-    /// `ctx.bits`, and the BitOps penalty at `lr_size`² LR.
+    /// A fresh learner: a supernet of `space` over the candidates of `slots` with weights
+    /// seeded by `seed`, zero alphas over them and `ctx.bits`, and the BitOps penalty at
+    /// `lr_size`² LR.
     ///
     /// # Errors
     /// As [`Supernet::init`] and [`BitOpsPenalty::new`].
     pub fn new(
         space: SearchSpace,
         residual: Residual,
+        slots: &[Slot],
         ctx: MixContext,
         seed: u64,
         lr_size: usize,
         device: &Device,
     ) -> Result<Self> {
         let bits = SearchBits(ctx.bits.clone());
-        let net = Supernet::init(space, residual, &ctx, seed, device)?;
-        let penalty = BitOpsPenalty::new(&net.graph, space.slots().len(), &bits, lr_size, lr_size)?;
+        let net = Supernet::init(space, residual, slots, &ctx, seed, device)?;
+        let penalty = BitOpsPenalty::new(&net.graph, slots.len(), &bits, lr_size, lr_size)?;
         Ok(SearchLearner {
             net,
-            alphas: Alphas::zeros(space, &bits, device),
+            alphas: Alphas::zeros(slots, &bits, device),
             weight_optim: weight_adam(),
             alpha_optim: alpha_adam(),
             ctx,

@@ -6,7 +6,9 @@
 use anyhow::{Context, Result, bail};
 use burn::module::Module;
 use burn::tensor::{Device, Tensor};
-use quantnas_core::arch::{Genotype, Graph, NodeKind, Residual, Role, SearchSpace, supernet};
+use quantnas_core::arch::{
+    Genotype, Graph, NodeKind, Residual, Role, SearchSpace, Slot, supernet_with,
+};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
@@ -40,19 +42,25 @@ pub struct Supernet {
 }
 
 impl Supernet {
-    /// A supernet of `space` with weights drawn from a generator seeded with `seed`.
+    /// A supernet of `space` whose slots offer the candidates of `slots` (the space's own,
+    /// or a restriction such as one op per slot for a bit-only search) with weights drawn
+    /// from a generator seeded with `seed`.
     ///
     /// # Errors
-    /// When the supernet graph has no shapes at 32×32 (a broken invariant of `core`'s
-    /// builders; batch-norm channel counts are read from those shapes).
+    /// Candidates that are not the space's (see `SearchSpace::slots_with`), or a supernet
+    /// graph without shapes at 32×32 (a broken invariant of `core`'s builders; batch-norm
+    /// channel counts are read from those shapes).
     pub fn init(
         space: SearchSpace,
         residual: Residual,
+        slots: &[Slot],
         ctx: &MixContext,
         seed: u64,
         device: &Device,
     ) -> Result<Self> {
-        let graph = supernet(space, residual);
+        let candidates: Vec<_> = slots.iter().map(|s| s.candidates.clone()).collect();
+        let graph = supernet_with(space, residual, &candidates)
+            .with_context(|| format!("supernet of space {space}"))?;
         let shapes = graph
             .shapes(32, 32)
             .with_context(|| format!("supernet of space {space}"))?;
@@ -185,8 +193,13 @@ mod tests {
     use crate::search::alphas::{SearchBits, derive_genotype};
     use crate::search::bitmixer::{MixMode, SanDelta};
     use burn::tensor::Distribution;
+    use quantnas_core::arch::Bits;
 
     fn one_hot_check(space: SearchSpace, mode: MixMode) {
+        one_hot_check_over(space, &space.slots(), mode);
+    }
+
+    fn one_hot_check_over(space: SearchSpace, slots: &[Slot], mode: MixMode) {
         let d = Device::flex();
         let bits = SearchBits::parse("4,8").unwrap();
         let ctx = MixContext {
@@ -196,10 +209,9 @@ mod tests {
             noise: false,
             rng: crate::search::noise::NoiseSource::new(0),
         };
-        let net = Supernet::init(space, Residual::Adq, &ctx, 5, &d).unwrap();
+        let net = Supernet::init(space, Residual::Adq, slots, &ctx, 5, &d).unwrap();
         // A mixed genotype: slot s picks candidate s mod |ops| at bit (s mod 2).
-        let alphas: Vec<Vec<f32>> = space
-            .slots()
+        let alphas: Vec<Vec<f32>> = slots
             .iter()
             .enumerate()
             .map(|(s, slot)| {
@@ -208,7 +220,7 @@ mod tests {
                 a
             })
             .collect();
-        let g = derive_genotype(space, Residual::Adq, &bits, &alphas).unwrap();
+        let g = derive_genotype(space, Residual::Adq, slots, &bits, &alphas).unwrap();
         let probs: Vec<Tensor<1>> = alphas
             .iter()
             .map(|a| Tensor::<1>::from_floats(a.as_slice(), &d))
@@ -233,6 +245,17 @@ mod tests {
     fn one_hot_supernet_equals_derived_child_basic() {
         one_hot_check(SearchSpace::BasicB, MixMode::Shared);
         one_hot_check(SearchSpace::BasicA, MixMode::Independent);
+    }
+
+    #[test]
+    fn one_hot_bit_only_supernet_equals_derived_child() {
+        // The two-fold baseline's second stage: each slot offers one op (a genotype's),
+        // only the bit width is searched; its child has exactly those ops.
+        let space = SearchSpace::BasicA;
+        let found = Genotype::nth_candidates(space, Residual::Adq, 3, Bits::B32);
+        let slots = space.slots_with(&found.chosen_ops()).unwrap();
+        assert!(slots.iter().all(|s| s.candidates.len() == 1));
+        one_hot_check_over(space, &slots, MixMode::Shared);
     }
 
     #[test]
