@@ -285,6 +285,33 @@ function legend(div, which) {
   }
 }
 
+/**
+ * Keeps the networks' names apart: best PSNR first, a name that would cover one already
+ * placed (or leave the plot) tries the other side of its point, and is dropped where
+ * both do (its point's title and label still name it).
+ */
+function placeNames(root) {
+  const plot = { left: 0, right: W, top: 0, bottom: H - M.bottom };
+  const placed = [];
+  const clear = (b) =>
+    b.x >= plot.left && b.x + b.width <= plot.right && b.y >= plot.top &&
+    placed.every((o) => b.x + b.width < o.x || o.x + o.width < b.x || b.y + b.height < o.y || o.y + o.height < b.y);
+  const names = [...root.querySelectorAll("text.name")];
+  names.sort((a, b) => Number(b.parentNode.dataset.psnr) - Number(a.parentNode.dataset.psnr));
+  for (const t of names) {
+    let b = t.getBBox();
+    if (!clear(b)) {
+      const cx = Number(t.getAttribute("x")) + (t.getAttribute("text-anchor") === "end" ? 9 : -9);
+      const end = t.getAttribute("text-anchor") !== "end";
+      t.setAttribute("text-anchor", end ? "end" : "start");
+      t.setAttribute("x", (end ? cx - 9 : cx + 9).toFixed(1));
+      b = t.getBBox();
+    }
+    if (clear(b)) placed.push(b);
+    else t.remove();
+  }
+}
+
 /** Draws the chart for the current run (or the Set14 means when it has no scores). */
 export function renderPareto() {
   const box = document.getElementById("pareto-chart");
@@ -328,6 +355,7 @@ export function renderPareto() {
     root.append(g);
   }
   box.replaceChildren(root);
+  placeNames(root);
   if (focused) root.querySelector(`[data-key="${focused}"]`)?.focus();
 }
 
