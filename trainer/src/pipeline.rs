@@ -257,14 +257,13 @@ pub fn run_in(root: &Path, config: &PipelineConfig, quiet: bool) -> Result<()> {
     run_stages(root, config, quiet, started)
 }
 
-/// The stages, in `root` whose `config.json` is `config`.
-fn run_stages(root: &Path, config: &PipelineConfig, quiet: bool, started: Instant) -> Result<()> {
-    let root = root.to_path_buf();
-    let search_config = &config.search;
-
-    // 1. Search (resumed if its folder has a checkpoint, skipped if it finished).
-    let search_dir = root.join("search");
-    let genotype_file = search_dir.join("genotype.json");
+/// The search of `config` in `dir`, resumed if the folder has a checkpoint and skipped if
+/// it finished; returns its `genotype.json`.
+///
+/// # Errors
+/// As [`search`].
+pub fn search_once(dir: &Path, config: &SearchConfig, quiet: bool) -> Result<PathBuf> {
+    let genotype_file = dir.join("genotype.json");
     if !genotype_file.is_file() {
         let session = Session {
             progress: !quiet,
@@ -273,12 +272,22 @@ fn run_stages(root: &Path, config: &PipelineConfig, quiet: bool, started: Instan
         // config.json is written atomically: with it the folder is a search (resumed from
         // its checkpoint or, killed before the first, started afresh); without it the
         // search never started and its folder is created again.
-        if has_config(&search_dir) {
-            search(&search_dir, None, &session)?;
+        if has_config(dir) {
+            search(dir, None, &session)?;
         } else {
-            search(&search_dir, Some(search_config), &session)?;
+            search(dir, Some(config), &session)?;
         }
     }
+    Ok(genotype_file)
+}
+
+/// The stages, in `root` whose `config.json` is `config`.
+fn run_stages(root: &Path, config: &PipelineConfig, quiet: bool, started: Instant) -> Result<()> {
+    let root = root.to_path_buf();
+    let search_config = &config.search;
+
+    // 1. Search (resumed if its folder has a checkpoint, skipped if it finished).
+    let genotype_file = search_once(&root.join("search"), search_config, quiet)?;
     let arch = crate::archspec::resolve_arch(&genotype_file.to_string_lossy(), None)?;
     let search_s = started.elapsed().as_secs_f64();
     eprintln!("searched genotype: {}", genotype_file.display());

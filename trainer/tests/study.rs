@@ -56,12 +56,17 @@ fn stamps(dir: &Path) -> Vec<(PathBuf, SystemTime)> {
     v
 }
 
+/// The genotype of a `results.json` entry.
+fn read_entry_genotype(e: &Value) -> quantnas_core::arch::Genotype {
+    quantnas_core::arch::Genotype::from_json(&e["genotype"].to_string()).unwrap()
+}
+
 #[test]
 fn the_tiny_study_runs_skips_resumes_and_reproduces() {
     let root = temp_dir("study");
     let a = root.join("a");
     let first = study(&["--plan", "tiny"], &a);
-    assert_eq!(first.matches("finished ").count(), 5, "{first}");
+    assert_eq!(first.matches("finished ").count(), 6, "{first}");
 
     let text = fs::read_to_string(a.join("results.json")).unwrap();
     let results: Vec<Value> = serde_json::from_str(&text).unwrap();
@@ -76,7 +81,8 @@ fn the_tiny_study_runs_skips_resumes_and_reproduces() {
             "quantnas-s2",
             "quantnas-shared-s1",
             "espcn-8-s1",
-            "random-s1"
+            "random-s1",
+            "two-fold-s1"
         ]
     );
     for e in &results {
@@ -99,6 +105,27 @@ fn the_tiny_study_runs_skips_resumes_and_reproduces() {
     assert_eq!(results[4]["method"], "random");
     assert!((results[4]["gbitops"].as_f64().unwrap() / 2.5 - 1.0).abs() <= 0.02);
     assert!(results[4]["genotype"]["slots"].is_array());
+    // Two-fold: the bit-only search kept the full-precision search's ops, at 4 and 8 bits.
+    assert_eq!(results[5]["method"], "two-fold");
+    assert_eq!(results[5]["space"], "basic-a");
+    assert_eq!(results[5]["mode"], "shared");
+    let run = a
+        .join(results[5]["model"].as_str().unwrap())
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let read = |p: &Path| {
+        quantnas_core::arch::Genotype::from_json(&fs::read_to_string(p).unwrap()).unwrap()
+    };
+    let (ops, found) = (
+        read(&run.join("ops/genotype.json")),
+        read(&run.join("search/genotype.json")),
+    );
+    assert_eq!(found, read_entry_genotype(&results[5]));
+    for (o, f) in ops.choices.iter().zip(&found.choices) {
+        assert_eq!((o.op, o.bits.get()), (f.op, 32));
+        assert!([4, 8].contains(&f.bits.get()), "{}", f.bits);
+    }
     // The numbers are the run's evaluation file's.
     let model = a.join(results[0]["model"].as_str().unwrap());
     let eval: Value = serde_json::from_str(
@@ -122,7 +149,7 @@ fn the_tiny_study_runs_skips_resumes_and_reproduces() {
     // Again: every run is skipped, no run's files are written.
     let before = stamps(&a);
     let second = study(&["--plan", "tiny"], &a);
-    assert_eq!(second.matches("skipped ").count(), 5, "{second}");
+    assert_eq!(second.matches("skipped ").count(), 6, "{second}");
     assert!(!second.contains("finished "), "{second}");
     assert_eq!(stamps(&a), before);
     assert_eq!(fs::read_to_string(a.join("results.json")).unwrap(), text);
@@ -134,7 +161,7 @@ fn the_tiny_study_runs_skips_resumes_and_reproduces() {
     fs::remove_file(uniform.join("run.json")).unwrap();
     fs::remove_file(uniform.join("model.qnm")).unwrap();
     let third = study(&["--plan", "tiny"], &a);
-    assert_eq!(third.matches("skipped ").count(), 4, "{third}");
+    assert_eq!(third.matches("skipped ").count(), 5, "{third}");
     assert!(third.contains("finished espcn-8-s1"), "{third}");
     assert_eq!(fs::read_to_string(a.join("results.json")).unwrap(), text);
 

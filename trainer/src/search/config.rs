@@ -94,7 +94,9 @@ pub struct SearchConfig {
     /// offers only the op the genotype chose. With `--mode shared` this is EdMIPS over that
     /// network, the second stage of the two-fold baseline (spec §9).
     #[arg(long, value_name = "GENOTYPE")]
-    #[serde(default)]
+    // Absent when unset: the config.json (and study folder hash) of every other search
+    // stays what it was before the option existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fix_ops: Option<PathBuf>,
 }
 

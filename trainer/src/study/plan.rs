@@ -71,6 +71,10 @@ pub enum Method {
     /// A random op and width per slot at a BitOps target ([`super::random`]), retrained
     /// as the pipeline retrains a searched network.
     Random,
+    /// The two-fold baseline (spec §9): a full-precision op search, then a bit-only
+    /// search over the network it found (EdMIPS: shared weights, direct quantization),
+    /// retrained and evaluated as the pipeline does.
+    TwoFold,
 }
 
 impl Method {
@@ -80,6 +84,7 @@ impl Method {
             Method::Quantnas => "quantnas",
             Method::Uniform => "uniform",
             Method::Random => "random",
+            Method::TwoFold => "two-fold",
         }
     }
 }
@@ -90,6 +95,16 @@ impl Method {
 pub enum Job {
     /// `trainer pipeline` with these settings.
     Pipeline(PipelineConfig),
+    /// The two-fold baseline: the full-precision search `ops` (in `RUN/ops`), then
+    /// `trainer pipeline` with `bits`, whose search gets `fix_ops` = the first search's
+    /// `genotype.json` when it runs (unset here: the folder name hashes these settings
+    /// and cannot depend on the folder).
+    TwoFold {
+        /// The first stage: op search, full precision (boxed: the largest variant).
+        ops: Box<SearchConfig>,
+        /// The second stage: bit-only search over the found ops, retraining, evaluation.
+        bits: PipelineConfig,
+    },
     /// `trainer train` with these settings, then export and evaluation on `datasets`.
     Train {
         /// The training.
@@ -103,7 +118,7 @@ impl Job {
     /// The test sets the run reports.
     pub fn datasets(&self) -> &[PathBuf] {
         match self {
-            Job::Pipeline(c) => &c.datasets,
+            Job::Pipeline(c) | Job::TwoFold { bits: c, .. } => &c.datasets,
             Job::Train { datasets, .. } => datasets,
         }
     }
@@ -162,9 +177,13 @@ struct Experiment {
     bits: Option<u32>,
     /// `random`: the BitOps the drawn network should cost, in GBitOps at 32×32 LR.
     target_gbitops: Option<f64>,
-    /// [`SearchConfig`].
+    /// [`SearchConfig`]; of a two-fold experiment, its second (bit-only) search.
     #[serde(default)]
     search: Table,
+    /// `two-fold`: [`SearchConfig`] of the first (full-precision op) search, over
+    /// `[defaults]`'s `search` with `space = "basic-a"`, `bits = "32"` and no budget.
+    #[serde(default)]
+    ops_search: Table,
     /// [`crate::pipeline::RetrainArgs`].
     #[serde(default)]
     retrain: Table,
@@ -185,6 +204,7 @@ impl Experiment {
         };
         Experiment {
             search: merge(&self.search, &over.search),
+            ops_search: merge(&self.ops_search, &over.ops_search),
             retrain: merge(&self.retrain, &over.retrain),
             train: merge(&self.train, &over.train),
             datasets: over.datasets.clone().or_else(|| self.datasets.clone()),
@@ -278,13 +298,20 @@ fn expand(name: &str, method: Method, e: &Experiment, o: &Experiment) -> Result<
         .clone()
         .unwrap_or_else(|| TEST_SETS.iter().map(PathBuf::from).collect());
     ensure!(!datasets.is_empty(), "datasets must not be empty");
+    if method != Method::TwoFold {
+        ensure!(
+            e.ops_search.is_empty(),
+            "[ops_search] is the first search of a two-fold experiment; a {} experiment has none",
+            method.name()
+        );
+    }
     let seed_key = match method {
-        Method::Quantnas | Method::Random => {
+        Method::Quantnas | Method::Random | Method::TwoFold => {
             refuse_keys(
                 method,
                 &[("arch", e.arch.is_some()), ("bits", e.bits.is_some())],
             )?;
-            if method == Method::Quantnas {
+            if method != Method::Random {
                 refuse_keys(method, &[("target_gbitops", e.target_gbitops.is_some())])?;
             }
             // The plan's [defaults] may hold tables for either method; an experiment's own
@@ -321,6 +348,7 @@ fn expand(name: &str, method: Method, e: &Experiment, o: &Experiment) -> Result<
         let mut drawn = None;
         let job = match method {
             Method::Quantnas => Job::Pipeline(pipeline_config(o, seed, &datasets)?),
+            Method::TwoFold => two_fold(e, o, seed, &datasets)?,
             Method::Random => {
                 let Some(target) = o.target_gbitops else {
                     bail!("a random experiment needs `target_gbitops`");
@@ -353,7 +381,7 @@ fn expand(name: &str, method: Method, e: &Experiment, o: &Experiment) -> Result<
             }
         };
         let seed = match &job {
-            Job::Pipeline(c) => c.search.seed,
+            Job::Pipeline(c) | Job::TwoFold { bits: c, .. } => c.search.seed,
             Job::Train { train, .. } => train.seed,
         };
         runs.push(RunSpec {
@@ -428,6 +456,60 @@ fn pipeline_config(
     Ok(config)
 }
 
+/// A two-fold run (`e` as written, `o` over the defaults): the first search is
+/// `[defaults].search` with `space = "basic-a"`, `bits = "32"` and no BitOps budget, then
+/// `ops_search` on top (the full-precision entropy rule applies); the second is the
+/// pipeline of `search` over `mode = "shared"`, in the first search's space and residual
+/// mode (so `search` cannot set those).
+fn two_fold(
+    e: &Experiment,
+    o: &Experiment,
+    seed: Option<u64>,
+    datasets: &[PathBuf],
+) -> Result<Job> {
+    if let Some(k) = ["space", "adq", "fix_ops"]
+        .into_iter()
+        .find(|k| e.search.contains_key(*k))
+    {
+        bail!(
+            "[search] {k}: the second search of a two-fold experiment is over the first \
+             one's network (set space and adq in [ops_search])"
+        );
+    }
+    ensure!(
+        !o.ops_search.contains_key("fix_ops"),
+        "[ops_search] fix_ops: the first search of a two-fold experiment searches ops"
+    );
+    let mut first = o.search.clone();
+    first.remove("max_gbitops");
+    first.insert("space".into(), "basic-a".into());
+    first.insert("bits".into(), "32".into());
+    first.extend(o.ops_search.iter().map(|(k, v)| (k.clone(), v.clone())));
+    let mut ops: SearchConfig = overlay(
+        &SearchConfig::preset(preset_of(&first, "ops_search")?),
+        &first,
+        "ops_search",
+    )?;
+    if let Some(s) = seed {
+        ops.seed = s;
+    }
+    ops.finish_preset(first.contains_key("entropy_coef"))
+        .context("[ops_search]")?;
+    let mut second = o.clone();
+    second.search = Table::new();
+    second.search.insert("mode".into(), "shared".into());
+    second.search.extend(o.search.clone());
+    second
+        .search
+        .insert("space".into(), ops.space.name().into());
+    second.search.insert("adq".into(), ops.adq.name().into());
+    let bits = pipeline_config(&second, seed, datasets)?;
+    Ok(Job::TwoFold {
+        ops: Box::new(ops),
+        bits,
+    })
+}
+
 /// A uniform network's training: the preset for it with `table` on top.
 fn train_config(table: &Table, arch: &str, bits: u32, seed: Option<u64>) -> Result<TrainConfig> {
     ensure!(
@@ -481,6 +563,7 @@ pub fn overlay<T: Serialize + DeserializeOwned>(base: &T, table: &Table, what: &
 #[allow(clippy::unwrap_used)] // in tests a failed unwrap is a failed test
 mod tests {
     use super::*;
+    use quantnas_core::arch::SearchSpace;
 
     #[test]
     fn bundled_plans_resolve() {
@@ -566,12 +649,112 @@ mod tests {
         assert_eq!(train, &cli);
     }
 
+    /// A plan of one experiment named `x` (`body` its other lines); errors in full.
+    fn one_experiment(body: &str) -> Result<Plan, String> {
+        Plan::parse(&format!("[[experiment]]\nname = \"x\"\n{body}"), "t")
+            .map_err(|e| format!("{e:#}"))
+    }
+
+    /// A two-fold experiment's stages are `trainer search --space basic-a --bits 32` and
+    /// `trainer pipeline --space basic-a --mode shared` (+ `--fix-ops` when it runs),
+    /// both over the plan's defaults.
+    #[test]
+    fn two_fold_stages_equal_their_commands() {
+        use clap::{Args, Command, FromArgMatches};
+        let text = r#"
+            [defaults]
+            search = { epochs = 2, max_gbitops = 50.0 }
+            [[experiment]]
+            name = "tf"
+            method = "two-fold"
+            seeds = [3]
+            ops_search = { penalty = 0.0 }
+            search = { penalty = 0.1 }
+            "#;
+        let p = Plan::parse(text, "test").unwrap();
+        let Job::TwoFold { ops, bits } = &p.runs[0].job else {
+            panic!("a two-fold job")
+        };
+        assert_eq!(p.runs[0].method.name(), "two-fold");
+        let m = SearchConfig::augment_args(Command::new("search"))
+            .try_get_matches_from([
+                "search",
+                "--space",
+                "basic-a",
+                "--bits",
+                "32",
+                "--epochs",
+                "2",
+                "--penalty",
+                "0",
+                "--seed",
+                "3",
+            ])
+            .unwrap();
+        let mut cli = SearchConfig::from_arg_matches(&m).unwrap();
+        cli.resolve(&m).unwrap();
+        assert_eq!(**ops, cli, "no budget on the full-precision search");
+        let m = crate::pipeline::PipelineArgs::augment_args(Command::new("pipeline"))
+            .try_get_matches_from([
+                "pipeline",
+                "--space",
+                "basic-a",
+                "--mode",
+                "shared",
+                "--epochs",
+                "2",
+                "--max-gbitops",
+                "50",
+                "--penalty",
+                "0.1",
+                "--seed",
+                "3",
+            ])
+            .unwrap();
+        let args = crate::pipeline::PipelineArgs::from_arg_matches(&m).unwrap();
+        assert_eq!(bits, &PipelineConfig::resolve(&args, &m).unwrap());
+        assert_eq!(
+            bits.search.fix_ops, None,
+            "set when the first stage has run"
+        );
+
+        let plan = one_experiment;
+        for (body, want) in [
+            (
+                "method = \"two-fold\"\nsearch = { space = \"basic-b\" }",
+                "[search] space: the second search of a two-fold experiment is over the first",
+            ),
+            (
+                "method = \"two-fold\"\nops_search = { fix_ops = \"g.json\" }",
+                "[ops_search] fix_ops",
+            ),
+            (
+                "method = \"quantnas\"\nops_search = { epochs = 1 }",
+                "a quantnas experiment has none",
+            ),
+            (
+                "method = \"two-fold\"\nops_search = { epoch = 1 }",
+                "unknown field `epoch` in [ops_search]",
+            ),
+        ] {
+            let e = plan(body).unwrap_err();
+            assert!(e.contains(want), "{body}: {e}");
+        }
+        // The first stage may search another space; the second follows it.
+        let p =
+            plan("method = \"two-fold\"\nops_search = { space = \"rfdn\", lr_size = 16 }").unwrap();
+        let Job::TwoFold { ops, bits } = &p.runs[0].job else {
+            panic!("a two-fold job")
+        };
+        assert_eq!(
+            (ops.space, bits.search.space),
+            (SearchSpace::Rfdn, SearchSpace::Rfdn)
+        );
+    }
+
     #[test]
     fn unknown_fields_and_bad_values_are_refused() {
-        let plan = |body: &str| {
-            Plan::parse(&format!("[[experiment]]\nname = \"x\"\n{body}"), "t")
-                .map_err(|e| format!("{e:#}"))
-        };
+        let plan = one_experiment;
         let e = plan("method = \"quantnas\"\nsearch = { penalti = 1 }").unwrap_err();
         assert!(e.contains("unknown field `penalti` in [search]"), "{e}");
         let e = plan("method = \"quantnas\"\ncolour = 1").unwrap_err();

@@ -39,6 +39,7 @@ fn series(entries: &[Entry]) -> Vec<Series> {
         let label = match config.method {
             super::plan::Method::Uniform => "uniform".to_string(),
             super::plan::Method::Random => "random".to_string(),
+            super::plan::Method::TwoFold => "two-fold".to_string(),
             super::plan::Method::Quantnas => config.label(),
         };
         match out.iter_mut().find(|(l, _)| *l == label) {

@@ -11,11 +11,14 @@ use anyhow::{Context, Result};
 
 use super::plan::{Job, RunSpec};
 use super::results::{Entry, entry, read_entry};
-use crate::pipeline::{export_and_evaluate, retrain, run_in};
+use crate::pipeline::{export_and_evaluate, retrain, run_in, search_once};
 use crate::run::dir::{CONFIG_FILE, has_config, read_config_as, write_file_atomic};
 
 /// The finished-run marker and results entry in each run folder.
 pub const RUN_FILE: &str = "run.json";
+
+/// A two-fold run's first (full-precision op) search, in its run folder.
+pub const OPS_DIR: &str = "ops";
 
 /// Folder of the runs under the study folder.
 pub const RUNS_DIR: &str = "runs";
@@ -41,6 +44,14 @@ pub fn execute(study: &Path, spec: &RunSpec, quiet: bool) -> Result<(Entry, Outc
     }
     match &spec.job {
         Job::Pipeline(config) => run_in(&folder, config, quiet)?,
+        Job::TwoFold { ops, bits } => {
+            // The first search in its own folder; the second stage is the pipeline in the
+            // run folder, searching only the bit widths of what the first one found.
+            let found = search_once(&folder.join(OPS_DIR), ops, quiet)?;
+            let mut bits = bits.clone();
+            bits.search.fix_ops = Some(found);
+            run_in(&folder, &bits, quiet)?;
+        }
         Job::Train { train, datasets } => {
             std::fs::create_dir_all(&folder)
                 .with_context(|| format!("cannot create {}", folder.display()))?;
