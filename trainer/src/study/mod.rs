@@ -32,9 +32,10 @@ use runner::{Outcome, execute};
 
 /// Run a study: a plan of searches, retrainings and baselines, with a report.
 ///
-/// Each experiment of the plan (a QuantNAS pipeline, a uniform-bit fixed network or a
-/// random-search network) runs once per seed, in `DIR/runs/` under a name made of its own
-/// and a hash of its settings.
+/// Each experiment of the plan (a QuantNAS pipeline, a uniform-bit fixed network, a
+/// random-search network or the two-fold baseline: a full-precision op search, then a
+/// bit-only search over the network it found) runs once per seed, in `DIR/runs/` under a
+/// name made of its own and a hash of its settings.
 /// A finished run is skipped; an interrupted one continues where it stopped, so after a
 /// kill run the same command again. Then `DIR/results.json`, `DIR/report.md` (with the
 /// claims of the paper and whether they hold here), `DIR/set14_vs_gbitops.svg` and
