@@ -5,24 +5,19 @@ use anyhow::Result;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::plan::{Job, Method};
-
 /// Hex digits of the settings hash in a folder name (32 bits: a clash within one study is
-/// practically impossible, and [`super::plan::Plan::parse`] would refuse it).
+/// practically impossible, and the plan parser would refuse it).
 const HASH_DIGITS: usize = 8;
 
-/// `EXPERIMENT-sSEED-HASH`, HASH being the first digits of the SHA-256 of the method and
-/// the resolved settings as JSON (field order is the structs', so it is stable; a settings
-/// struct that gains a field gives every run a new folder, as it should: the old runs were
-/// made without it).
+/// `EXPERIMENT-sSEED-HASH`, HASH being the first digits of the SHA-256 of `settings` (a
+/// run's method and resolved settings) as JSON (field order is the structs', so it is
+/// stable; a settings struct that gains a field gives every run a new folder, as it should:
+/// the old runs were made without it).
 ///
 /// # Errors
 /// Settings that cannot be serialised (none in practice).
-pub fn run_folder(experiment: &str, seed: u64, method: Method, job: &Job) -> Result<String> {
-    Ok(format!(
-        "{experiment}-s{seed}-{}",
-        settings_hash(&(method, job))?
-    ))
+pub fn run_folder(experiment: &str, seed: u64, settings: &impl Serialize) -> Result<String> {
+    Ok(format!("{experiment}-s{seed}-{}", settings_hash(settings)?))
 }
 
 /// The first [`HASH_DIGITS`] hex digits of the SHA-256 of `value`'s JSON.

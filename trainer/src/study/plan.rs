@@ -388,7 +388,7 @@ fn expand(name: &str, method: Method, e: &Experiment, o: &Experiment) -> Result<
             name: format!("{name}-s{seed}"),
             method,
             seed,
-            folder: run_folder(name, seed, method, &job)?,
+            folder: run_folder(name, seed, &(method, &job))?,
             job,
             drawn,
         });
