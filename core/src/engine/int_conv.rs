@@ -10,6 +10,7 @@ use alloc::vec;
 use alloc::vec::Vec;
 
 use crate::arch::Bits;
+use crate::model::sum_scales;
 
 use super::conv::{Geometry, RowLayout, conv_scalar, fill_window};
 use super::dot::{DotTiles, Isa, TILE, Weights, dot_tiles};
@@ -92,10 +93,7 @@ impl IntConv {
             weights.w16.extend(w.w16);
             weights.w16x2.extend(w.w16x2);
         }
-        let scale = weight_steps
-            .iter()
-            .map(|&s| f64::from(s) * f64::from(act_step))
-            .collect();
+        let scale = sum_scales(weight_steps, act_step);
         IntConv {
             geom,
             act_step,

@@ -20,7 +20,8 @@ pub use format::{
 };
 pub use network::{LayerBits, Model};
 pub use params::{
-    ConvParams, NodeParams, ParamSpec, check_params, lsq_initial_step, param_specs, weight_code,
+    ConvParams, NodeParams, ParamSpec, check_params, lsq_initial_step, param_specs, sum_scales,
+    weight_code,
 };
 pub use random::Pcg32;
 pub use write::reseal;

@@ -174,6 +174,17 @@ pub fn lsq_initial_step(channel_weights: &[f32], bits: Bits) -> f32 {
     (2.0 * mean / libm::sqrt(f64::from(qp))) as f32
 }
 
+/// Per output channel, the factor that turns a quantized conv's exact integer sum of code
+/// products into its output: `weight_step_c · act_step`, exact in `f64` (a product of two
+/// `f32`s). The engine rescales its sums by it and rounds once to `f32`; the exact ONNX
+/// export multiplies by the same values.
+pub fn sum_scales(weight_steps: &[f32], act_step: f32) -> Vec<f64> {
+    weight_steps
+        .iter()
+        .map(|&s| f64::from(s) * f64::from(act_step))
+        .collect()
+}
+
 impl ConvParams {
     /// Quantizes float weights `[cout][cin/groups][kh][kw]` with one step per output
     /// channel; the activation step is the fixed HWGQ step of `bits`.

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use anyhow::{Result, bail};
 use quantnas_core::arch::{ConvNode, Graph, NodeKind};
-use quantnas_core::model::{ConvParams, Model, NodeParams};
+use quantnas_core::model::{ConvParams, Model, NodeParams, sum_scales};
 
 use super::builder::{Attr, GraphBuilder};
 use super::proto::tensor_proto::DataType;
@@ -168,10 +168,7 @@ impl Lowering<'_> {
                 let x = self.input(c.input, bits.get(), *act_step, |g, x| {
                     exact::codes(g, x, *bits, *act_step, name)
                 });
-                let scale: Vec<f64> = weight_steps
-                    .iter()
-                    .map(|&w| f64::from(w) * f64::from(*act_step))
-                    .collect();
+                let scale = sum_scales(weight_steps, *act_step);
                 return exact::conv(&mut self.g, &x, &dims, codes, &scale, &attrs, name);
             }
             (
