@@ -12,7 +12,7 @@
 use std::time::Instant;
 
 use quantnas_core::arch::{Arch, Bits};
-use quantnas_core::engine::{Engine, Isa};
+use quantnas_core::engine::{Engine, FloatSums, Isa};
 use quantnas_core::model::Model;
 
 #[path = "common/pattern.rs"]
@@ -80,7 +80,9 @@ fn bench_model(name: &str, model: Model, o: &Opts, out: &mut Vec<serde_json::Val
     let macs = base.cost(o.size, o.size).expect("cost").macs;
     let mut variants = vec![Variant {
         name: "f32 path".into(),
-        engine: Engine::new(model.float_twin().expect("float twin")).expect("f32 engine"),
+        engine: Engine::new(model.float_twin().expect("float twin"))
+            .expect("f32 engine")
+            .with_float_sums(FloatSums::F32),
         threads: 1,
         ms: vec![],
     }];

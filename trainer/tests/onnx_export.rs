@@ -6,9 +6,8 @@
 //! both 4-bit encodings, and `exact`); and on the whole Set5 images, where the Y-PSNR
 //! through ONNX Runtime must equal `trainer eval`'s within 0.01 dB.
 //!
-//! The `exact` form is the engine's arithmetic, so it is held to one level everywhere
-//! (it measures 0: equal value for value) — except in models with 32-bit convs, whose float
-//! sums ONNX Runtime adds in another order. In the `qdq` form ONNX Runtime sums float
+//! The `exact` form is the engine's arithmetic, so it is held to one level everywhere,
+//! 32-bit convs included (their `double` sums only differ in order). In the `qdq` form ONNX Runtime sums float
 //! products of the dequantized values where the engine sums integer codes exactly, so a
 //! conv output within a rounding error of a quantizer's half-step can land on the
 //! neighbouring code. Trained models absorb that; random He-initialised ones amplify it: a
@@ -342,17 +341,8 @@ fn ort_matches_the_integer_engine_and_eval() {
         let bound = self_sensitivity(&model, &lr, &sr).max(1);
         for four in fours {
             expected.push(sr.clone());
-            // The exact form is the engine's arithmetic except for float convs, whose sums
-            // ONNX Runtime adds in another order.
-            let float = model
-                .params
-                .iter()
-                .any(|p| matches!(p, NodeParams::Conv(ConvParams::Float { .. })));
-            let bound = if four == Encoding::Exact && !float {
-                1
-            } else {
-                bound
-            };
+            // The exact form is the engine's arithmetic, 32-bit convs included.
+            let bound = if four == Encoding::Exact { 1 } else { bound };
             push(label.clone(), &model, &qnm, four, bound, &mut jobs);
         }
     }

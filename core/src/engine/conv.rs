@@ -42,7 +42,21 @@ impl Mac for u8 {
     }
 }
 
-/// Float path of 32-bit layers.
+/// Float path of 32-bit layers ([`FloatSums::F64`](super::FloatSums)): `f32` activations
+/// and weights widened to `f64`, so every product is exact and the sum is rounded to `f32`
+/// once, at the end (as the integer path's rescale is). The result then hardly depends on
+/// the order of summation, which lets other runtimes (the exact ONNX form) reproduce it.
+impl Mac for f64 {
+    type W = f64;
+    type Acc = f64;
+    #[inline(always)]
+    fn mac(acc: f64, w: f64, a: f64) -> f64 {
+        acc + w * a
+    }
+}
+
+/// The fast float path ([`FloatSums::F32`](super::FloatSums)): `f32` sums, whose value
+/// depends on the order of summation.
 impl Mac for f32 {
     type W = f32;
     type Acc = f32;

@@ -18,7 +18,7 @@ use crate::model::{ConvParams, LayerBits, MAX_NODES, Model, ModelError, NodePara
 use super::bilinear::resize;
 use super::conv::Geometry;
 use super::dot::Isa;
-use super::float_conv::FloatConv;
+use super::float_conv::{FloatConv, FloatSums};
 use super::int_conv::{IntConv, OutMode};
 use super::ops;
 use super::pool::Pool;
@@ -110,7 +110,7 @@ impl Engine {
                     Prepared::Int(IntConv::new(g, *bits, codes, weight_steps, *act_step))
                 }
                 (NodeKind::Conv(c), NodeParams::Conv(ConvParams::Float { weights })) => {
-                    Prepared::Float(FloatConv::new(Geometry::of(c), weights))
+                    Prepared::Float(FloatConv::new(Geometry::of(c), weights, FloatSums::F64))
                 }
                 (_, NodeParams::BatchNorm { scale, shift }) => Prepared::BatchNorm {
                     scale: scale.clone(),
@@ -228,6 +228,18 @@ impl Engine {
     /// The instruction set the integer convs run on.
     pub fn isa(&self) -> Isa {
         self.isa
+    }
+
+    /// The same engine with its 32-bit convs summing in `sums`. [`FloatSums::F64`], the
+    /// default, is the model's definition; [`FloatSums::F32`] is faster and differs from
+    /// it by `f32` rounding (the benches use it for their "f32 path" peer).
+    pub fn with_float_sums(mut self, sums: FloatSums) -> Engine {
+        for p in &mut self.prepared {
+            if let Prepared::Float(k) = p {
+                *k = k.with_sums(sums);
+            }
+        }
+        self
     }
 
     /// Parses a model file and prepares it.

@@ -4,7 +4,7 @@
 //! Basic and RFDN spaces, ESPCN, SRResNet, RFDN) at 4, 8 or 32 bits per layer on any image
 //! size from the graph's minimum up to [`MAX_INPUT_PIXELS`]. Quantized convs run on integer
 //! codes with `i32` sums ([`hwgq_code`] for activations, LSQ codes for weights) and one
-//! per-channel rescale; 32-bit convs run in `f32`. The reference executor
+//! per-channel rescale; 32-bit convs multiply `f32` values, sum in `f64` and round once. The reference executor
 //! ([`Engine::upscale_planes_reference`]) computes the same network by quantize–dequantize
 //! and float convolution, and is what the integer path is tested against.
 //!
@@ -39,6 +39,7 @@ mod threads;
 
 pub use dot::Isa;
 pub use exec::{Engine, MAX_INPUT_PIXELS, RunStats};
+pub use float_conv::FloatSums;
 pub use ops::{adq_factor, unbiased_std};
 pub use quant::{hwgq_code, hwgq_code_plain, max_code};
 #[doc(hidden)]

@@ -3,7 +3,8 @@
 //!
 //! Each conv quantizes its input (`code·step`), dequantizes its weights (`code·step_c`)
 //! and convolves with the textbook loop, summing in `f64` so that the only rounding that
-//! matters is the final one to `f32`; 32-bit convs are plain `f32` convolutions. Every other op is written per output element,
+//! matters is the final one to `f32`; 32-bit convs sum their exact `f32` products in
+//! `f64` too and round once. Every other op is written per output element,
 //! straight from its formula, independently of the engine's row-wise versions (only the
 //! quantizer [`hwgq_code`] is shared: it *is* the definition). All intermediate values are
 //! `f32` tensors; dead ones are dropped.
@@ -46,8 +47,9 @@ impl T {
 /// Input activation then convolution, exactly as spec §2.1 and §3 define it.
 ///
 /// A quantized conv sums exact products of dequantized codes in `f64`, so its result is
-/// the correctly rounded value of the fake-quant convolution. A 32-bit conv is a plain
-/// `f32` convolution, summed in (input channel, kernel row, kernel column) order.
+/// the correctly rounded value of the fake-quant convolution. A 32-bit conv sums its
+/// products (exact in `f64`) in (input channel, kernel row, kernel column) order and
+/// rounds once; its result is within an `f32` rounding of any other order's.
 fn conv(x: &T, node: &ConvNode, p: &ConvParams) -> T {
     let s = node.shape;
     let (cpg, opg) = (s.cin / s.groups, s.cout / s.groups);
@@ -100,11 +102,13 @@ fn conv(x: &T, node: &ConvNode, p: &ConvParams) -> T {
             })
         }
         ConvParams::Float { weights } => {
-            let act: Vec<f32> = x.v.iter().map(|&v| v.max(0.0)).collect();
+            let act: Vec<f64> = x.v.iter().map(|&v| f64::from(v.max(0.0))).collect();
             T::new(s.cout, oh, ow, |co, oy, ox| {
-                let mut sum = 0f32;
-                taps(co, oy, ox, &mut |wi, ai| sum += weights[wi] * act[ai]);
-                sum
+                let mut sum = 0f64;
+                taps(co, oy, ox, &mut |wi, ai| {
+                    sum += f64::from(weights[wi]) * act[ai]
+                });
+                sum as f32
             })
         }
     }

@@ -80,8 +80,9 @@ impl Model {
 
     /// The same network with every layer the architecture lets go to 32 bits run in
     /// `f32` on its dequantized weights (`code·step`): the engine's own float baseline for
-    /// timing the integer path on the same weights and MACs. Layers the architecture
-    /// fixes at 8 bits (RFDN's ESA and fusion convs) stay quantized.
+    /// timing the integer path on the same weights and MACs (benches run it with
+    /// `Engine::with_float_sums(FloatSums::F32)`, the fast float kernel). Layers the
+    /// architecture fixes at 8 bits (RFDN's ESA and fusion convs) stay quantized.
     pub fn float_twin(&self) -> Result<Model, ModelError> {
         let arch = match &self.arch {
             Arch::Genotype { genotype } => {

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use quantnas_core::engine::{Engine, Isa};
+use quantnas_core::engine::{Engine, FloatSums, Isa};
 use quantnas_core::image::Planes;
 use quantnas_core::model::Model;
 
@@ -101,7 +101,7 @@ pub fn run(args: &InferArgs) -> Result<()> {
     let macs = base.cost(n, n)?.macs;
     let mut variants = vec![Variant {
         name: "f32 path".into(),
-        engine: Engine::new(model.float_twin()?)?,
+        engine: Engine::new(model.float_twin()?)?.with_float_sums(FloatSums::F32),
         ms: Vec::new(),
     }];
     for isa in kernels(&args.isa)? {

@@ -6,10 +6,14 @@
 //!   from zero (`Round` is ties-to-even, so a tie that went down is moved up), as `uint8`.
 //! - Convs: `ConvInteger` on the codes (exact `int32` sums), then the engine's rescale:
 //!   the sum times `weight_step·act_step` in `double`, rounded once to `float`.
+//! - 32-bit convs: the engine sums their exact `float` products in `double` and rounds
+//!   once. ONNX Runtime has no `double` Conv, so the conv is an im2col (`Pad`, one strided
+//!   `Slice` per kernel tap, stacked) and a `double` `MatMul`.
 //! - Sigmoid in `double` (the engine's definition), and ESA's bilinear resize from the
 //!   engine's own taps (`Gather`, then the same two `float` products and sum per axis).
 //!
-//! What stays inexact: 32-bit convs, whose `float` sums ONNX Runtime adds in another order.
+//! What can still differ: a `double` sum in another order than the engine's, when the
+//! exact value lies within about 10⁻¹⁶ (relative) of an `f32` rounding boundary.
 
 use quantnas_core::arch::Bits;
 
@@ -77,6 +81,124 @@ pub fn conv(
     let wide = cast(g, &sums, DataType::Double, &format!("{hint}.sums_f64"));
     let v = g.op("Mul", &[&wide, &s], &[], &format!("{hint}.rescaled"));
     cast(g, &v, DataType::Float, hint)
+}
+
+/// The geometry of a 32-bit conv for [`float_conv`].
+pub struct FloatGeometry {
+    /// `[cout, cin/groups, kh, kw]`.
+    pub dims: [usize; 4],
+    pub groups: usize,
+    pub stride: usize,
+    /// Zero padding of height and width.
+    pub pads: (usize, usize),
+}
+
+/// A 32-bit conv of `act` (already ReLU'd, `float [N, C, H, W]`) by `weights`
+/// (`[cout][cin/groups][kh][kw]`) as the engine computes it: every product exact in
+/// `double`, summed in `double` (`MatMul` over an im2col), rounded once to `float`.
+pub fn float_conv(
+    g: &mut GraphBuilder,
+    act: &str,
+    geom: &FloatGeometry,
+    weights: &[f32],
+    hint: &str,
+) -> String {
+    let [cout, cpg, kh, kw] = geom.dims;
+    let (ph, pw) = geom.pads;
+    let padded = if ph == 0 && pw == 0 {
+        act.to_string()
+    } else {
+        let (ph, pw) = (ph as i64, pw as i64);
+        let pads = g.constant(&format!("{hint}.pads"), |n| {
+            tensors::i64s(n, &[8], &[0, 0, ph, pw, 0, 0, ph, pw])
+        });
+        g.op("Pad", &[act, &pads], &[], &format!("{hint}.padded"))
+    };
+    // Tap (ky, kx) reads rows ky, ky + s, … up to `kh − 1 − ky` rows before the padded
+    // end (likewise for columns): exactly the output size, for any input size.
+    let end = |k: usize, len: usize| match len - 1 - k {
+        0 => i64::MAX,
+        back => -(back as i64),
+    };
+    let s = geom.stride as i64;
+    let axes = g.constant(&format!("{hint}.tap_axes"), |n| {
+        tensors::i64s(n, &[2], &[2, 3])
+    });
+    let steps = g.constant(&format!("{hint}.tap_steps"), |n| {
+        tensors::i64s(n, &[2], &[s, s])
+    });
+    let stack_axis = g.constant(&format!("{hint}.tap_axis"), |n| {
+        tensors::i64s(n, &[1], &[2])
+    });
+    let mut taps = Vec::with_capacity(kh * kw);
+    let mut first = None;
+    for ky in 0..kh {
+        for kx in 0..kw {
+            let t = format!("{hint}.tap{ky}_{kx}");
+            let starts = g.constant(&format!("{t}.starts"), |n| {
+                tensors::i64s(n, &[2], &[ky as i64, kx as i64])
+            });
+            let ends = g.constant(&format!("{t}.ends"), |n| {
+                tensors::i64s(n, &[2], &[end(ky, kh), end(kx, kw)])
+            });
+            let slice = g.op("Slice", &[&padded, &starts, &ends, &axes, &steps], &[], &t);
+            first.get_or_insert_with(|| slice.clone());
+            taps.push(g.op(
+                "Unsqueeze",
+                &[&slice, &stack_axis],
+                &[],
+                &format!("{t}.stacked"),
+            ));
+        }
+    }
+    let first = first.unwrap_or_else(|| padded.clone());
+    let refs: Vec<&str> = taps.iter().map(String::as_str).collect();
+    // [N, C, K, OH, OW]: input channel major, tap minor, as the weights are laid out.
+    let cols = if refs.len() == 1 {
+        taps[0].clone()
+    } else {
+        g.op(
+            "Concat",
+            &refs,
+            &[Attr::Int("axis", 2)],
+            &format!("{hint}.im2col"),
+        )
+    };
+    let wide = cast(g, &cols, DataType::Double, &format!("{hint}.im2col_f64"));
+    let groups = geom.groups;
+    let k = cpg * kh * kw;
+    let mat_shape = g.constant(&format!("{hint}.im2col_shape"), |n| {
+        tensors::i64s(n, &[4], &[0, groups as i64, k as i64, -1])
+    });
+    let mat = g.op(
+        "Reshape",
+        &[&wide, &mat_shape],
+        &[],
+        &format!("{hint}.im2col_matrix"),
+    );
+    let w64: Vec<f64> = weights.iter().map(|&w| f64::from(w)).collect();
+    let w = g.constant(&format!("{hint}.weight_f64"), |n| {
+        tensors::f64s(n, &[groups, cout / groups, k], &w64)
+    });
+    // [G, cout/G, K] × [N, G, K, OH·OW] → [N, G, cout/G, OH·OW].
+    let sums = g.op("MatMul", &[&w, &mat], &[], &format!("{hint}.sums_f64"));
+    let hw = g.op(
+        "Shape",
+        &[&first],
+        &[Attr::Int("start", 2)],
+        &format!("{hint}.out_hw"),
+    );
+    let nc = g.constant(&format!("{hint}.out_nc"), |n| {
+        tensors::i64s(n, &[2], &[0, cout as i64])
+    });
+    let shape = g.op(
+        "Concat",
+        &[&nc, &hw],
+        &[Attr::Int("axis", 0)],
+        &format!("{hint}.out_shape"),
+    );
+    let out = g.op("Reshape", &[&sums, &shape], &[], &format!("{hint}.out_f64"));
+    cast(g, &out, DataType::Float, hint)
 }
 
 /// `1 / (1 + e^−x)` in `double`, rounded to `float`, as the engine computes it.

@@ -186,10 +186,19 @@ impl Lowering<'_> {
                 let w = quant::weights(&mut self.g, &dims, *bits, codes, weight_steps, four, name);
                 (act, w)
             }
-            (ConvParams::Float { weights }, _) => {
+            (ConvParams::Float { weights }, enc) => {
                 let act = self.input(c.input, 32, 0.0, |g, x| {
                     g.op("Relu", &[x], &[], &format!("{name}.act"))
                 });
+                if enc == Encoding::Exact {
+                    let geom = exact::FloatGeometry {
+                        dims,
+                        groups: s.groups,
+                        stride: c.stride,
+                        pads: c.padding,
+                    };
+                    return exact::float_conv(&mut self.g, &act, &geom, weights, name);
+                }
                 let w = self.g.constant(&format!("{name}.weight"), |n| {
                     tensors::f32s(n, &dims, weights)
                 });
