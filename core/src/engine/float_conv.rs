@@ -76,7 +76,6 @@ enum Kernel {
 #[derive(Clone, Debug)]
 pub(crate) struct FloatConv {
     pub geom: Geometry,
-    weights: Vec<f32>,
     kernel: Kernel,
 }
 
@@ -86,16 +85,16 @@ impl FloatConv {
             FloatSums::F64 => Kernel::F64(Prepared::new(&geom, weights)),
             FloatSums::F32 => Kernel::F32(Prepared::new(&geom, weights)),
         };
-        FloatConv {
-            geom,
-            weights: weights.to_vec(),
-            kernel,
-        }
+        FloatConv { geom, kernel }
     }
 
-    /// The same conv summing in `sums`.
+    /// The same conv summing in `sums` (the weights narrow back to `f32` exactly).
     pub fn with_sums(&self, sums: FloatSums) -> FloatConv {
-        FloatConv::new(self.geom, &self.weights, sums)
+        let weights: Vec<f32> = match &self.kernel {
+            Kernel::F64(p) => p.plain.iter().map(|&w| w.narrow()).collect(),
+            Kernel::F32(p) => p.plain.clone(),
+        };
+        FloatConv::new(self.geom, &weights, sums)
     }
 
     /// Runs the conv on a float tensor; returns the output (floats, or codes when every
