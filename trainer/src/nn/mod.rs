@@ -3,7 +3,9 @@
 //! interpreter and whole-image inference.
 
 pub mod adq;
+pub mod conv;
 pub mod fixed;
+pub mod flex;
 pub mod infer;
 pub mod network;
 pub mod ops;

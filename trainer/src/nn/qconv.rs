@@ -2,8 +2,8 @@
 //! ReLU (32 bits) on the input, then a bias-free conv whose weights go through the LSQ
 //! quantizer (4/8 bits) or stay float (32 bits). Spec §2.1, §3.
 
+use crate::nn::conv::conv2d;
 use burn::module::{Module, Param};
-use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Device, Tensor, TensorData};
 use quantnas_core::arch::{Bits, ConvNode};
@@ -142,6 +142,6 @@ impl QConv {
     /// `[n, cin, h, w] → [n, cout, h', w']`
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let a = input_activation(x, self.bits());
-        conv2d(a, self.effective_weight(), None, self.options())
+        conv2d(a, self.effective_weight(), self.options())
     }
 }

@@ -17,9 +17,9 @@
 //!
 //! Without noise (validation), SAN mixes the clipped activations and uses W itself.
 
+use crate::nn::conv::conv2d;
 use burn::module::{Module, Param};
 use burn::tensor::activation::relu;
-use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Device, Tensor, TensorData};
 use quantnas_core::arch::{Bits, ConvNode, ConvShape, MixedNode, Role};
@@ -196,7 +196,7 @@ impl MixedConv {
         ctx: &MixContext,
     ) -> Tensor<4> {
         let (xm, wm) = self.mixed_operands(input, ahat, ctx);
-        conv2d(xm, wm, None, self.options())
+        conv2d(xm, wm, self.options())
     }
 
     /// The mixed input x̃ and weight W̃ the conv multiplies.
