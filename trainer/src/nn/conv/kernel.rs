@@ -311,7 +311,7 @@ fn im2col(x_sample: &[f32], g: &Geometry, band: Band, col: &mut [f32]) {
     }
 }
 
-/// `dst := lhs · rhs` (or `dst += …` when `accumulate`), single-threaded, row-major strides.
+/// `dst := lhs · rhs`, single-threaded, row-major strides.
 ///
 /// # Safety
 /// The pointers must address `m × k`, `k × n` and `m × n` matrices with the given row and
@@ -329,7 +329,6 @@ unsafe fn matmul(
     rhs: *const f32,
     rhs_rs: usize,
     rhs_cs: usize,
-    accumulate: bool,
 ) {
     // SAFETY: forwarded from the caller.
     unsafe {
@@ -340,7 +339,7 @@ unsafe fn matmul(
             dst,
             1,
             dst_rs as isize,
-            accumulate,
+            false,
             lhs,
             lhs_cs as isize,
             lhs_rs as isize,
@@ -413,7 +412,6 @@ pub fn forward(x: &[f32], weight: &[f32], g: &Geometry, parallel: Parallel) -> V
                         cols.ptr.add(group * cin_g * g.taps() * cols.row_stride),
                         cols.row_stride,
                         1,
-                        false,
                     );
                 }
             }
@@ -502,21 +500,27 @@ pub fn weight_gradient(x: &[f32], dy: &[f32], g: &Geometry, parallel: Parallel) 
                     cols_t.as_ptr(),
                     taps * cin,
                     1,
-                    false,
                 );
             }
         });
     });
-    // Sum the parts in band order, from their (tap, channel) columns to the weight's
-    // (channel, tap) order.
-    let mut dw = vec![0.0f32; w_len];
-    let sum = |(j, d): (usize, &mut f32)| {
+    // The parts hold (tap, channel) columns; the weight is in (channel, tap) order.
+    sum_parts(&parts, w_len, parallel, |j| {
         let (o, c, tap) = (j / (cin * taps), j / taps % cin, j % taps);
-        *d = parts[o * cin * taps + tap * cin + c..]
-            .iter()
-            .step_by(w_len)
-            .sum();
-    };
+        o * cin * taps + tap * cin + c
+    })
+}
+
+/// Weight element `j` = the sum, in band order, of element `at(j)` of every band's part
+/// (`parts` holds the parts one after another, `w_len` floats each).
+fn sum_parts(
+    parts: &[f32],
+    w_len: usize,
+    parallel: Parallel,
+    at: impl Fn(usize) -> usize + Sync,
+) -> Vec<f32> {
+    let mut dw = vec![0.0f32; w_len];
+    let sum = |(j, d): (usize, &mut f32)| *d = parts[at(j)..].iter().step_by(w_len).sum();
     match parallel {
         Parallel::Threads => dw.par_iter_mut().enumerate().for_each(sum),
         Parallel::Serial => dw.iter_mut().enumerate().for_each(sum),
@@ -554,21 +558,12 @@ fn weight_gradient_grouped(x: &[f32], dy: &[f32], g: &Geometry, parallel: Parall
                         cols.ptr.add(group * cin_g * g.taps() * cols.row_stride),
                         1,
                         cols.row_stride,
-                        false,
                     );
                 }
             }
         });
     });
-    let mut dw = vec![0.0f32; w_len];
-    let sum = |(j, d): (usize, &mut f32)| {
-        *d = parts[j..].iter().step_by(w_len).sum();
-    };
-    match parallel {
-        Parallel::Threads => dw.par_iter_mut().enumerate().for_each(sum),
-        Parallel::Serial => dw.iter_mut().enumerate().for_each(sum),
-    }
-    dw
+    sum_parts(&parts, w_len, parallel, |j| j)
 }
 
 #[cfg(test)]
