@@ -133,3 +133,110 @@ fn the_manifest_has_no_figures_of_its_own() {
         );
     }
 }
+
+/// A score in `results.json` (`{psnr, ssim}` or null).
+fn score(v: &Value) -> Option<(f64, f64)> {
+    Some((v["psnr"].as_f64()?, v["ssim"].as_f64()?))
+}
+
+/// The study's results.json: every entry's model is committed, costs what the entry says
+/// (core's counting) and re-evaluates, on core's engine, to the entry's Set5 and Set14
+/// scores (B100 too for the models the page bundles, below: it is most of the time).
+#[test]
+fn every_study_model_re_evaluates_to_its_results_entry() {
+    let study = repo("docs/study");
+    let runs: Vec<Value> = serde_json::from_str(&read(&study.join("results.json"))).unwrap();
+    assert!(!runs.is_empty());
+    for e in &runs {
+        let name = e["name"].as_str().unwrap();
+        let qnm = study.join(e["model"].as_str().unwrap());
+        let model = Model::from_bytes(&std::fs::read(&qnm).unwrap()).unwrap();
+        let g = cost(&model.arch.graph(), REPORT_LR_SIDE, REPORT_LR_SIDE)
+            .unwrap()
+            .bitops as f64
+            / 1e9;
+        assert!(
+            (g - e["gbitops"].as_f64().unwrap()).abs() < 1e-9,
+            "{name}: {g} GBitOps"
+        );
+        for set in ["Set5", "Set14"] {
+            let Some((psnr, ssim)) = score(&e[set.to_lowercase()]) else {
+                continue;
+            };
+            let r = trainer::eval::evaluate(
+                qnm.to_str().unwrap(),
+                &repo(&format!("data/{set}")),
+                quantnas_core::arch::SCALE,
+            )
+            .unwrap();
+            assert!(
+                (r.mean_psnr - psnr).abs() < 1e-9 && (r.mean_ssim - ssim).abs() < 1e-9,
+                "{name} on {set}: {} / {} re-evaluated, {psnr} / {ssim} in results.json",
+                r.mean_psnr,
+                r.mean_ssim
+            );
+        }
+    }
+}
+
+/// The page's study networks (`web/models/study-*`, from `trainer study --publish`) are
+/// the study's own files: the same model bytes, evaluation files of the same scores (B100
+/// re-evaluated here), and the study's results.json beside them.
+#[test]
+fn the_pages_study_networks_are_the_studys() {
+    let study = repo("docs/study");
+    let runs: Vec<Value> = serde_json::from_str(&read(&study.join("results.json"))).unwrap();
+    assert_eq!(
+        read(&repo("web/models/results.json")),
+        read(&study.join("results.json")),
+        "web/models/results.json is not docs/study's (trainer study --publish web/models)"
+    );
+    let manifest: Value = serde_json::from_str(&read(&repo("web/models/manifest.json"))).unwrap();
+    let mut bundled = 0;
+    for m in manifest["models"].as_array().unwrap() {
+        let file = m["file"].as_str().unwrap();
+        let Some(name) = file
+            .strip_prefix("study-")
+            .and_then(|f| f.strip_suffix(".qnm"))
+        else {
+            continue;
+        };
+        let e = runs
+            .iter()
+            .find(|e| e["name"] == name)
+            .unwrap_or_else(|| panic!("{file} is no run of docs/study/results.json"));
+        let qnm = study.join(e["model"].as_str().unwrap());
+        assert!(
+            std::fs::read(repo(&format!("web/models/{file}"))).unwrap()
+                == std::fs::read(&qnm).unwrap(),
+            "{file} differs from {}",
+            qnm.display()
+        );
+        for set in ["Set5", "Set14", "B100"] {
+            let Some((psnr, ssim)) = score(&e[set.to_lowercase()]) else {
+                continue;
+            };
+            let eval: Value = serde_json::from_str(&read(&repo(&format!(
+                "web/models/study-{name}.{}.json",
+                set.to_lowercase()
+            ))))
+            .unwrap();
+            assert_eq!(
+                (eval["mean_psnr"].as_f64(), eval["mean_ssim"].as_f64()),
+                (Some(psnr), Some(ssim)),
+                "{file} on {set}"
+            );
+        }
+        if let Some((psnr, _)) = score(&e["b100"]) {
+            let r = trainer::eval::evaluate(
+                qnm.to_str().unwrap(),
+                &repo("data/B100"),
+                quantnas_core::arch::SCALE,
+            )
+            .unwrap();
+            assert!((r.mean_psnr - psnr).abs() < 1e-9, "{name} on B100");
+        }
+        bundled += 1;
+    }
+    assert!(bundled >= 4, "only {bundled} study networks in the page");
+}

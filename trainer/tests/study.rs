@@ -66,7 +66,7 @@ fn the_tiny_study_runs_skips_resumes_and_reproduces() {
     let root = temp_dir("study");
     let a = root.join("a");
     let first = study(&["--plan", "tiny"], &a);
-    assert_eq!(first.matches("finished ").count(), 6, "{first}");
+    assert_eq!(first.matches("finished ").count(), 7, "{first}");
 
     let text = fs::read_to_string(a.join("results.json")).unwrap();
     let results: Vec<Value> = serde_json::from_str(&text).unwrap();
@@ -82,7 +82,8 @@ fn the_tiny_study_runs_skips_resumes_and_reproduces() {
             "quantnas-shared-s1",
             "espcn-8-s1",
             "random-s1",
-            "two-fold-s1"
+            "two-fold-s1",
+            "edmips-rfdn-s1"
         ]
     );
     for e in &results {
@@ -126,6 +127,17 @@ fn the_tiny_study_runs_skips_resumes_and_reproduces() {
         assert_eq!((o.op, o.bits.get()), (f.op, 32));
         assert!([4, 8].contains(&f.bits.get()), "{}", f.bits);
     }
+    // EdMIPS: the bit-only search kept RFDN's ops, at 4 and 8 bits.
+    assert_eq!(results[6]["method"], "edmips");
+    assert_eq!(results[6]["space"], "rfdn");
+    assert_eq!(results[6]["mode"], "shared");
+    let rfdn = quantnas_core::arch::rfdn_genotype(quantnas_core::arch::Bits::B8);
+    let found = read_entry_genotype(&results[6]);
+    assert_eq!(found.choices.len(), rfdn.choices.len());
+    for (o, f) in rfdn.choices.iter().zip(&found.choices) {
+        assert_eq!(o.op, f.op);
+        assert!([4, 8].contains(&f.bits.get()), "{}", f.bits);
+    }
     // The numbers are the run's evaluation file's.
     let model = a.join(results[0]["model"].as_str().unwrap());
     let eval: Value = serde_json::from_str(
@@ -149,21 +161,100 @@ fn the_tiny_study_runs_skips_resumes_and_reproduces() {
     // Again: every run is skipped, no run's files are written.
     let before = stamps(&a);
     let second = study(&["--plan", "tiny"], &a);
-    assert_eq!(second.matches("skipped ").count(), 6, "{second}");
+    assert_eq!(second.matches("skipped ").count(), 7, "{second}");
     assert!(!second.contains("finished "), "{second}");
     assert_eq!(stamps(&a), before);
     assert_eq!(fs::read_to_string(a.join("results.json")).unwrap(), text);
 
     // A run that lost its last stages (as after a kill between training and its results
-    // entry) is finished again from its checkpoints, to the same numbers.
+    // entry) is finished again, to the same numbers.
     let uniform = a.join(results[3]["model"].as_str().unwrap());
     let uniform = uniform.parent().unwrap();
     fs::remove_file(uniform.join("run.json")).unwrap();
     fs::remove_file(uniform.join("model.qnm")).unwrap();
+    // ... and its git-ignored folders, as a clone of a committed run folder has it: it
+    // trains again from its first step.
+    for sub in ["checkpoints", "samples"] {
+        fs::remove_dir_all(uniform.join("train").join(sub)).unwrap();
+    }
+    // The report of the runs finished so far names the one to come; nothing runs.
+    let partial = study(&["--plan", "tiny", "--report-only"], &a);
+    assert!(
+        partial.contains("report of 6 finished runs of 7"),
+        "{partial}"
+    );
+    assert!(!uniform.join("run.json").exists());
+    let report = fs::read_to_string(a.join("report.md")).unwrap();
+    assert!(
+        report.contains("6 of 7 runs finished; not run yet: espcn-8-s1"),
+        "{report}"
+    );
+    let listed: Vec<Value> =
+        serde_json::from_str(&fs::read_to_string(a.join("results.json")).unwrap()).unwrap();
+    assert_eq!(listed.len(), 6);
+    assert!(listed.iter().all(|e| e["name"] != "espcn-8-s1"));
     let third = study(&["--plan", "tiny"], &a);
-    assert_eq!(third.matches("skipped ").count(), 5, "{third}");
+    assert_eq!(third.matches("skipped ").count(), 6, "{third}");
     assert!(third.contains("finished espcn-8-s1"), "{third}");
     assert_eq!(fs::read_to_string(a.join("results.json")).unwrap(), text);
+
+    // Published for the page: the headline front and the uniform run, with their
+    // evaluation files, listed after the page's own networks; an old publication goes.
+    let models = root.join("models");
+    fs::create_dir_all(&models).unwrap();
+    fs::write(
+        models.join("manifest.json"),
+        r#"{"format":"quantnas-web-models","version":1,"models":[{"file":"own.qnm","title":"own","description":"d"},{"file":"study-old.qnm","title":"old","description":"d"}]}"#,
+    )
+    .unwrap();
+    fs::write(models.join("study-old.qnm"), b"old").unwrap();
+    let out = study(
+        &[
+            "--plan",
+            "tiny",
+            "--report-only",
+            "--publish",
+            models.to_str().unwrap(),
+        ],
+        &a,
+    );
+    assert!(out.contains("published "), "{out}");
+    assert!(!models.join("study-old.qnm").exists());
+    let manifest: Value =
+        serde_json::from_str(&fs::read_to_string(models.join("manifest.json")).unwrap()).unwrap();
+    let files: Vec<&str> = manifest["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["file"].as_str().unwrap())
+        .collect();
+    assert_eq!(files[0], "own.qnm");
+    assert!(files.contains(&"study-espcn-8-s1.qnm"), "{files:?}");
+    assert!(
+        files.iter().any(|f| f.starts_with("study-quantnas-s")),
+        "{files:?}"
+    );
+    assert!(
+        !files.contains(&"study-quantnas-shared-s1.qnm"),
+        "{files:?}"
+    );
+    for f in &files[1..] {
+        let name = f.trim_start_matches("study-").trim_end_matches(".qnm");
+        let e = results.iter().find(|e| e["name"] == name).unwrap();
+        assert_eq!(
+            fs::read(models.join(f)).unwrap(),
+            fs::read(a.join(e["model"].as_str().unwrap())).unwrap()
+        );
+        let eval: Value = serde_json::from_str(
+            &fs::read_to_string(models.join(format!("study-{name}.set14.json"))).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(eval["mean_psnr"], e["set14"]["psnr"]);
+    }
+    assert_eq!(
+        fs::read_to_string(models.join("results.json")).unwrap(),
+        text
+    );
 
     // The same seed in another study folder: the same entry (the first experiment of the
     // tiny plan, alone).
@@ -207,6 +298,18 @@ fn bad_plans_are_refused_with_the_field_named() {
         (
             "[[experiment]]\nname = \"r\"\nmethod = \"random\"\n",
             "needs `target_gbitops`",
+        ),
+        (
+            "[[experiment]]\nname = \"e\"\nmethod = \"edmips\"\narch = \"espcn\"\n",
+            "EdMIPS over espcn is not available",
+        ),
+        (
+            "[[experiment]]\nname = \"e\"\nmethod = \"edmips\"\n",
+            "needs `arch`",
+        ),
+        (
+            "[[experiment]]\nname = \"e\"\nmethod = \"edmips\"\narch = \"rfdn\"\nsearch = { space = \"basic-b\" }\n",
+            "[search] space: an edmips search is over the fixed network",
         ),
     ];
     for (i, (plan, message)) in cases.iter().enumerate() {

@@ -234,6 +234,10 @@ function frontSize(runs) {
   return runs.filter((p) => !dominated(p)).length;
 }
 
+/** The study bundled with the page (`trainer study --publish web/models`), if any. */
+const bundledStudyFile = path.join(WEB_DIR, "models", "results.json");
+const bundledStudy = existsSync(bundledStudyFile) ? JSON.parse(readFileSync(bundledStudyFile, "utf8")) : null;
+
 /** The study's results.json is optional in web/models/: its 404 is no problem. */
 const OPTIONAL = "/models/results.json";
 const optional = (url) => new URL(url).pathname === OPTIONAL;
@@ -294,7 +298,7 @@ try {
   const liveScore = (p) => assert.equal(p.psnr.toFixed(2), table.find((r) => r.method === p.key).psnr, `${p.key}: the chart shows the table's score`);
   assertNetworkPoints(chart, liveScore, "opening run");
   assert.ok(chart.caption.includes(`PSNR on ${opening.name} from this benchmark run.`), chart.caption);
-  assert.equal(chart.points.filter((p) => p.run).length, 0, "no study runs without models/results.json");
+  assert.equal(chart.points.filter((p) => p.run).length, 0, "the study's Set14 runs stay off a chart of this image");
   assert.deepEqual(chart.points.filter((p) => p.selected).map((p) => p.key), [`model:${bestFound}`], "the chosen network is marked");
 
   step("its Set14 view shows the trainer's evaluation means");
@@ -303,6 +307,20 @@ try {
   assert.equal(chart.basis, "set14");
   assertNetworkPoints(chart, (p) => assert.equal(p.psnr, set14.get(p.key), `${p.key}: its Set14 mean`), "Set14 view");
   assert.match(chart.caption, /^PSNR: Set14 means from the trainer's evaluations/);
+  if (bundledStudy) {
+    // The bundled study (trainer study --publish web/models): a point per run with a Set14
+    // score, and each `study-NAME` network recognised as its run NAME.
+    const scored = bundledStudy.filter((r) => r.set14);
+    const runPoints = chart.points.filter((p) => p.run);
+    assert.equal(runPoints.length, scored.length, "a point per bundled study run");
+    manifest.models.forEach((m, i) => {
+      const name = m.file.match(/^study-(.+)\.qnm$/)?.[1];
+      if (!name) return;
+      const k = bundledStudy.findIndex((r) => r.name === name);
+      assert.ok(k >= 0, `${m.file} is a run of models/results.json`);
+      assert.equal(runPoints.find((p) => p.key === `run:${k}`)?.model, String(i), `run ${name} is the bundled ${m.file}`);
+    });
+  }
 
   step("clicking a point selects that network and shows it against bicubic");
   // A network whose marker is not covered by another point (with many bundled, some may be).

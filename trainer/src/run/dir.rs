@@ -80,6 +80,15 @@ fn is_blank(path: &Path) -> bool {
     true
 }
 
+/// Makes the folder and its `checkpoints/` and `samples/`, where missing.
+fn make_sub_dirs(path: &Path) -> Result<()> {
+    for sub in ["checkpoints", "samples"] {
+        fs::create_dir_all(path.join(sub))
+            .with_context(|| format!("cannot create {}", path.join(sub).display()))?;
+    }
+    Ok(())
+}
+
 impl RunDir {
     /// Creates a new run folder (it must not exist, be empty, or hold only what a start
     /// killed before writing its config left), writes its config and the metrics header.
@@ -98,10 +107,7 @@ impl RunDir {
                 path.display()
             );
         }
-        for sub in ["checkpoints", "samples"] {
-            fs::create_dir_all(path.join(sub))
-                .with_context(|| format!("cannot create {}", path.join(sub).display()))?;
-        }
+        make_sub_dirs(path)?;
         // Once config.json exists the folder is a run: a resume rewrites the metrics
         // header if a kill came before it ([`cut_csv`]).
         write_file_atomic(
@@ -115,11 +121,14 @@ impl RunDir {
         Self::open(path)
     }
 
-    /// Opens an existing run folder for appending.
+    /// Opens an existing run folder for appending. Its `checkpoints/` and `samples/` are
+    /// made again if they are gone: a run folder kept in git (as the study's are) comes
+    /// back without them, and resumes from its first step.
     ///
     /// # Errors
-    /// Log or metrics files that cannot be opened.
+    /// Log or metrics files that cannot be opened, or sub-folders that cannot be made.
     pub fn open(path: &Path) -> Result<Self> {
+        make_sub_dirs(path)?;
         Ok(RunDir {
             path: path.to_path_buf(),
             log: append(&path.join(LOG_FILE))?,

@@ -1,8 +1,9 @@
 //! `trainer study`: the paper's comparisons as one command. A plan ([`plan`]) lists
 //! experiments; each runs, one seed at a time, in its own folder named from its settings
 //! ([`name`]), is skipped when it finished before and resumes after a kill ([`runner`]);
-//! then the study writes `results.json` ([`results`]), `report.md` ([`report`]) with its
-//! SVG plot ([`plots`]) and the claims table ([`claims`]).
+//! after each run the study writes `results.json` ([`results`]), `report.md` ([`report`])
+//! with its SVG plots ([`plots`]) and the claims table ([`claims`]) of the runs finished
+//! so far, so a plan of many hours has a report at every moment and a kill loses none.
 //!
 //! ```text
 //! DIR/runs/NAME-sSEED-HASH/   one run: a pipeline folder (search/, train/, model.qnm, eval/)
@@ -17,6 +18,7 @@ pub mod claims;
 pub mod name;
 pub mod plan;
 pub mod plots;
+pub mod publish;
 pub mod random;
 pub mod report;
 pub mod results;
@@ -37,8 +39,9 @@ use runner::{Outcome, execute};
 /// bit-only search over the network it found) runs once per seed, in `DIR/runs/` under a
 /// name made of its own and a hash of its settings.
 /// A finished run is skipped; an interrupted one continues where it stopped, so after a
-/// kill run the same command again. Then `DIR/results.json`, `DIR/report.md` (with the
-/// claims of the paper and whether they hold here), `DIR/set14_vs_gbitops.svg` and
+/// kill run the same command again. After every run, of the runs finished so far:
+/// `DIR/results.json`, `DIR/report.md` (with the claims of the paper and whether they
+/// hold here; the runs still to come are listed), `DIR/set14_vs_gbitops.svg` and
 /// `DIR/alpha_dynamics.svg`.
 ///
 /// Example: `trainer study --plan cpu --out runs/study` (or `trainer study PLAN.toml --out DIR`)
@@ -56,6 +59,16 @@ pub struct StudyArgs {
     /// List the runs and their folders; run nothing.
     #[arg(long)]
     pub list: bool,
+    /// Write results, report and plots of the runs finished so far; run nothing (e.g.
+    /// while another process works through the plan, or after a report change).
+    #[arg(long, conflicts_with = "list")]
+    pub report_only: bool,
+    /// Also bundle the study's front for the page into this models folder (e.g.
+    /// web/models) once the report is written: the Pareto front of the QuantNAS runs and
+    /// every uniform baseline as `study-NAME.qnm` with their evaluation files, the
+    /// manifest's entries for them, and the study's results.json.
+    #[arg(long, value_name = "DIR")]
+    pub publish: Option<PathBuf>,
     /// No progress output from the runs.
     #[arg(long)]
     pub quiet: bool,
@@ -66,14 +79,16 @@ pub struct StudyArgs {
 /// # Errors
 /// An unreadable or invalid plan, or the first run that fails (the finished ones stay).
 pub fn run(args: &StudyArgs) -> Result<()> {
-    let (text, origin) = match (&args.file, args.plan) {
+    let (text, origin, command) = match (&args.file, args.plan) {
         (Some(f), _) => (
             std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?,
+            f.display().to_string(),
             f.display().to_string(),
         ),
         (None, Some(b)) => (
             b.text().to_string(),
             format!("bundled `{}`", bundled_name(b)),
+            format!("--plan {}", bundled_name(b)),
         ),
         (None, None) => anyhow::bail!("give a plan file or --plan"),
     };
@@ -92,7 +107,46 @@ pub fn run(args: &StudyArgs) -> Result<()> {
     }
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
+    // Computed once (seconds): every report of this invocation shows the same reference.
+    let reference = bicubic(&plan)?;
+    let report = |done: &[results::Entry]| -> Result<()> {
+        let pending: Vec<&str> = plan
+            .runs
+            .iter()
+            .filter(|r| !done.iter().any(|e| e.name == r.name))
+            .map(|r| r.name.as_str())
+            .collect();
+        results::write(&args.out.join("results.json"), done)?;
+        plots::pareto_plot(&args.out, done)?;
+        plots::alpha_plot(&args.out, done)?;
+        report::write(&args.out, &origin, done, &pending, &reference)
+    };
+    let publish = |done: &[results::Entry]| -> Result<()> {
+        let Some(dir) = &args.publish else {
+            return Ok(());
+        };
+        let n = publish::publish(&args.out, done, &plan.runs, &command, dir)
+            .with_context(|| format!("publishing to {}", dir.display()))?;
+        println!("published {n} networks to {}", dir.display());
+        Ok(())
+    };
     let mut entries = Vec::new();
+    if args.report_only {
+        for r in &plan.runs {
+            if let Some(e) = runner::finished(&args.out, r)? {
+                entries.push(e);
+            }
+        }
+        report(&entries)?;
+        publish(&entries)?;
+        println!(
+            "report of {} finished runs of {}: {}",
+            entries.len(),
+            plan.runs.len(),
+            args.out.join("report.md").display()
+        );
+        return Ok(());
+    }
     for (i, r) in plan.runs.iter().enumerate() {
         let n = plan.runs.len();
         eprintln!(
@@ -104,6 +158,7 @@ pub fn run(args: &StudyArgs) -> Result<()> {
         );
         let (entry, outcome) =
             execute(&args.out, r, args.quiet).with_context(|| format!("run {}", r.name))?;
+        entries.push(entry);
         if outcome == Outcome::Skipped {
             println!(
                 "skipped {} (finished: {}/{})",
@@ -112,14 +167,13 @@ pub fn run(args: &StudyArgs) -> Result<()> {
                 r.folder
             );
         } else {
+            // The report of the runs so far, before the next run starts (hours, maybe).
+            report(&entries)?;
             println!("finished {}", r.name);
         }
-        entries.push(entry);
     }
-    results::write(&args.out.join("results.json"), &entries)?;
-    plots::pareto_plot(&args.out, &entries)?;
-    plots::alpha_plot(&args.out, &entries)?;
-    report::write(&args.out, &origin, &entries, &bicubic(&plan)?)?;
+    report(&entries)?;
+    publish(&entries)?;
     println!("study done: {}", args.out.join("report.md").display());
     Ok(())
 }

@@ -28,7 +28,7 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail, ensure};
-use quantnas_core::arch::{Arch, Bits};
+use quantnas_core::arch::{Arch, Bits, Genotype, rfdn_genotype};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use toml::Table;
@@ -75,6 +75,9 @@ pub enum Method {
     /// search over the network it found (EdMIPS: shared weights, direct quantization),
     /// retrained and evaluated as the pipeline does.
     TwoFold,
+    /// EdMIPS (spec §9): a bit-only search over a fixed network (shared weights, direct
+    /// quantization), retrained and evaluated as the pipeline does.
+    Edmips,
 }
 
 impl Method {
@@ -85,6 +88,7 @@ impl Method {
             Method::Uniform => "uniform",
             Method::Random => "random",
             Method::TwoFold => "two-fold",
+            Method::Edmips => "edmips",
         }
     }
 }
@@ -105,6 +109,15 @@ pub enum Job {
         /// The second stage: bit-only search over the found ops, retraining, evaluation.
         bits: PipelineConfig,
     },
+    /// EdMIPS: `trainer pipeline` with `bits`, whose search gets `fix_ops` = `network`
+    /// written to `RUN/network.json` when it runs (the folder name hashes the network,
+    /// not a path).
+    Edmips {
+        /// The fixed network, a genotype of the space it is searched in.
+        network: Genotype,
+        /// The bit-only search over its ops, retraining, evaluation.
+        bits: PipelineConfig,
+    },
     /// `trainer train` with these settings, then export and evaluation on `datasets`.
     Train {
         /// The training.
@@ -118,7 +131,9 @@ impl Job {
     /// The test sets the run reports.
     pub fn datasets(&self) -> &[PathBuf] {
         match self {
-            Job::Pipeline(c) | Job::TwoFold { bits: c, .. } => &c.datasets,
+            Job::Pipeline(c) | Job::TwoFold { bits: c, .. } | Job::Edmips { bits: c, .. } => {
+                &c.datasets
+            }
             Job::Train { datasets, .. } => datasets,
         }
     }
@@ -306,11 +321,10 @@ fn expand(name: &str, method: Method, e: &Experiment, o: &Experiment) -> Result<
         );
     }
     let seed_key = match method {
-        Method::Quantnas | Method::Random | Method::TwoFold => {
-            refuse_keys(
-                method,
-                &[("arch", e.arch.is_some()), ("bits", e.bits.is_some())],
-            )?;
+        Method::Quantnas | Method::Random | Method::TwoFold | Method::Edmips => {
+            // EdMIPS names its fixed network; the widths it searches are [search] bits.
+            let arch = method != Method::Edmips && e.arch.is_some();
+            refuse_keys(method, &[("arch", arch), ("bits", e.bits.is_some())])?;
             if method != Method::Random {
                 refuse_keys(method, &[("target_gbitops", e.target_gbitops.is_some())])?;
             }
@@ -349,6 +363,7 @@ fn expand(name: &str, method: Method, e: &Experiment, o: &Experiment) -> Result<
         let job = match method {
             Method::Quantnas => Job::Pipeline(pipeline_config(o, seed, &datasets)?),
             Method::TwoFold => two_fold(e, o, seed, &datasets)?,
+            Method::Edmips => edmips(e, o, seed, &datasets)?,
             Method::Random => {
                 let Some(target) = o.target_gbitops else {
                     bail!("a random experiment needs `target_gbitops`");
@@ -381,7 +396,9 @@ fn expand(name: &str, method: Method, e: &Experiment, o: &Experiment) -> Result<
             }
         };
         let seed = match &job {
-            Job::Pipeline(c) | Job::TwoFold { bits: c, .. } => c.search.seed,
+            Job::Pipeline(c) | Job::TwoFold { bits: c, .. } | Job::Edmips { bits: c, .. } => {
+                c.search.seed
+            }
             Job::Train { train, .. } => train.seed,
         };
         runs.push(RunSpec {
@@ -508,6 +525,54 @@ fn two_fold(
         ops: Box::new(ops),
         bits,
     })
+}
+
+/// An EdMIPS run (`e` as written, `o` over the defaults): the pipeline of `search` over
+/// `mode = "shared"`, in the space and residual mode of the fixed network `arch` (so
+/// `search` cannot set those), every slot offering only that network's op, with no
+/// BitOps budget unless `search` sets one.
+fn edmips(e: &Experiment, o: &Experiment, seed: Option<u64>, datasets: &[PathBuf]) -> Result<Job> {
+    let Some(arch) = &o.arch else {
+        bail!(
+            "an edmips experiment needs `arch`: the fixed network whose bit widths it searches (rfdn)"
+        );
+    };
+    let network = fixed_genotype(arch)?;
+    if let Some(k) = ["space", "adq", "fix_ops"]
+        .into_iter()
+        .find(|k| e.search.contains_key(*k))
+    {
+        bail!("[search] {k}: an edmips search is over the fixed network `arch` = {arch:?}");
+    }
+    let mut over = o.clone();
+    over.search = Table::new();
+    over.search.insert("mode".into(), "shared".into());
+    over.search.extend(o.search.clone());
+    over.search
+        .insert("space".into(), network.space.name().into());
+    over.search
+        .insert("adq".into(), network.residual.name().into());
+    let mut bits = pipeline_config(&over, seed, datasets)?;
+    if !o.search.contains_key("max_gbitops") {
+        // The pipeline's default budget is Basic space B's; the fixed network's cheapest
+        // widths may cost more (RFDN's: 8.9 GBitOps), so only a budget asked for applies.
+        bits.search.max_gbitops = None;
+    }
+    Ok(Job::Edmips { network, bits })
+}
+
+/// A fixed network as a genotype of a search space, which a bit-only search needs.
+fn fixed_genotype(arch: &str) -> Result<Genotype> {
+    match arch.to_ascii_lowercase().as_str() {
+        // The widths are searched; the genotype gives the ops only.
+        "rfdn" => Ok(rfdn_genotype(Bits::B32)),
+        "espcn" | "srresnet" => bail!(
+            "EdMIPS over {arch} is not available: only RFDN is a genotype of one of this \
+             project's search spaces, and a bit-only search needs its network's slots \
+             (ESPCN and SRResNet have per-network, not per-layer, bit widths)"
+        ),
+        _ => bail!("unknown fixed network `arch` = {arch:?} (edmips: rfdn)"),
+    }
 }
 
 /// A uniform network's training: the preset for it with `table` on top.

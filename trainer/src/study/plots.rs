@@ -37,10 +37,8 @@ fn series(entries: &[Entry]) -> Vec<Series> {
         let Some(s) = e.set14 else { continue };
         let config = &e.setup;
         let label = match config.method {
-            super::plan::Method::Uniform => "uniform".to_string(),
-            super::plan::Method::Random => "random".to_string(),
-            super::plan::Method::TwoFold => "two-fold".to_string(),
             super::plan::Method::Quantnas => config.label(),
+            other => other.name().to_string(),
         };
         match out.iter_mut().find(|(l, _)| *l == label) {
             Some((_, v)) => v.push((e.gbitops, s.psnr)),

@@ -21,14 +21,29 @@ fn opt<T: std::fmt::Display>(v: Option<T>) -> String {
     v.map_or_else(|| "—".into(), |v| v.to_string())
 }
 
-/// The report's markdown for `entries` of the plan `origin`; `bicubic`: the reference's
-/// score on each test set the runs used.
-pub fn markdown(origin: &str, entries: &[Entry], bicubic: &[(String, Score)]) -> String {
+/// The report's markdown for the finished `entries` of the plan `origin`, whose runs
+/// `pending` have not finished yet; `bicubic`: the reference's score on each test set the
+/// runs used.
+pub fn markdown(
+    origin: &str,
+    entries: &[Entry],
+    pending: &[&str],
+    bicubic: &[(String, Score)],
+) -> String {
     let mut md = String::from("# QuantNAS study\n\n");
+    let progress = if pending.is_empty() {
+        format!("{} runs", entries.len())
+    } else {
+        format!(
+            "{} of {} runs finished; not run yet: {} (the same command continues with them)",
+            entries.len(),
+            entries.len() + pending.len(),
+            pending.join(", ")
+        )
+    };
     let _ = writeln!(
         md,
-        "Plan: {origin}. {} runs. PSNR / SSIM: x4 Y channel, exported integer model on core's engine; GBitOps at 32×32 LR (core's cost counting). Machine-readable: `results.json`.\n",
-        entries.len()
+        "Plan: {origin}. {progress}. PSNR / SSIM: x4 Y channel, exported integer model on core's engine; GBitOps at 32×32 LR (core's cost counting). Machine-readable: `results.json`.\n"
     );
     let refs: Vec<String> = bicubic
         .iter()
@@ -97,7 +112,7 @@ pub fn markdown(origin: &str, entries: &[Entry], bicubic: &[(String, Score)]) ->
     md
 }
 
-/// Writes `dir/report.md`.
+/// Writes `dir/report.md` (see [`markdown`]).
 ///
 /// # Errors
 /// An unwritable file.
@@ -105,9 +120,13 @@ pub fn write(
     dir: &Path,
     origin: &str,
     entries: &[Entry],
+    pending: &[&str],
     bicubic: &[(String, Score)],
 ) -> Result<()> {
     let path = dir.join("report.md");
-    write_file_atomic(&path, markdown(origin, entries, bicubic).as_bytes())
-        .with_context(|| format!("writing {}", path.display()))
+    write_file_atomic(
+        &path,
+        markdown(origin, entries, pending, bicubic).as_bytes(),
+    )
+    .with_context(|| format!("writing {}", path.display()))
 }

@@ -82,7 +82,7 @@ struct EvalFile {
 /// A missing or unreadable genotype or evaluation file.
 pub fn entry(study: &Path, folder: &Path, spec: &RunSpec) -> Result<Entry> {
     let (arch, space, bits, search) = match &spec.job {
-        Job::Pipeline(c) | Job::TwoFold { bits: c, .. } => {
+        Job::Pipeline(c) | Job::TwoFold { bits: c, .. } | Job::Edmips { bits: c, .. } => {
             let file = folder.join("search").join("genotype.json");
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("reading {}", file.display()))?;

@@ -20,6 +20,9 @@ pub const RUN_FILE: &str = "run.json";
 /// A two-fold run's first (full-precision op) search, in its run folder.
 pub const OPS_DIR: &str = "ops";
 
+/// An EdMIPS run's fixed network (a genotype file), in its run folder.
+pub const NETWORK_FILE: &str = "network.json";
+
 /// Folder of the runs under the study folder.
 pub const RUNS_DIR: &str = "runs";
 
@@ -32,16 +35,24 @@ pub enum Outcome {
     Skipped,
 }
 
+/// The results entry of `spec` if it finished in `study` before.
+///
+/// # Errors
+/// An unreadable or corrupt `run.json`.
+pub fn finished(study: &Path, spec: &RunSpec) -> Result<Option<Entry>> {
+    read_entry(&study.join(RUNS_DIR).join(&spec.folder).join(RUN_FILE))
+}
+
 /// Runs `spec` in `study/runs/FOLDER` unless it finished there before.
 ///
 /// # Errors
 /// A folder of other settings, or the first stage that fails.
 pub fn execute(study: &Path, spec: &RunSpec, quiet: bool) -> Result<(Entry, Outcome)> {
-    let folder = study.join(RUNS_DIR).join(&spec.folder);
-    let marker = folder.join(RUN_FILE);
-    if let Some(done) = read_entry(&marker)? {
+    if let Some(done) = finished(study, spec)? {
         return Ok((done, Outcome::Skipped));
     }
+    let folder = study.join(RUNS_DIR).join(&spec.folder);
+    let marker = folder.join(RUN_FILE);
     match &spec.job {
         Job::Pipeline(config) => run_in(&folder, config, quiet)?,
         Job::TwoFold { ops, bits } => {
@@ -50,6 +61,16 @@ pub fn execute(study: &Path, spec: &RunSpec, quiet: bool) -> Result<(Entry, Outc
             let found = search_once(&folder.join(OPS_DIR), ops, quiet)?;
             let mut bits = bits.clone();
             bits.search.fix_ops = Some(found);
+            run_in(&folder, &bits, quiet)?;
+        }
+        Job::Edmips { network, bits } => {
+            std::fs::create_dir_all(&folder)
+                .with_context(|| format!("cannot create {}", folder.display()))?;
+            let file = folder.join(NETWORK_FILE);
+            write_file_atomic(&file, network.to_json().as_bytes())
+                .with_context(|| format!("writing {}", file.display()))?;
+            let mut bits = bits.clone();
+            bits.search.fix_ops = Some(file);
             run_in(&folder, &bits, quiet)?;
         }
         Job::Train { train, datasets } => {
