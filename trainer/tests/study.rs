@@ -149,7 +149,11 @@ fn the_tiny_study_runs_skips_resumes_and_reproduces() {
     assert!(report.contains("## Claims"), "{report}");
     // Bicubic's published Set5 figure (28.42 dB; this project's evaluation gives 28.43).
     assert!(report.contains("Set5 28.4"), "{report}");
-    assert!(report.contains("| holds |") || report.contains("does not hold at this scale"));
+    assert!(
+        report.contains("| holds |")
+            || report.contains("does not hold at this scale")
+            || report.contains("within the seeds' spread: no verdict")
+    );
     assert!(report.contains("not run yet"));
     let svg = fs::read_to_string(a.join("set14_vs_gbitops.svg")).unwrap();
     assert!(svg.starts_with("<svg") && svg.matches("<circle").count() >= 5);

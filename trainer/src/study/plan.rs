@@ -828,8 +828,10 @@ mod tests {
         assert!(e.contains("invalid value for `adq`"), "{e}");
         let e = plan("method = \"quantnas\"\nsearch = { penalty = -1.0 }").unwrap_err();
         assert!(e.contains("penalty"), "{e}");
-        let e = plan("method = \"edmips\"").unwrap_err();
+        let e = plan("method = \"grid\"").unwrap_err();
         assert!(e.contains("method"), "{e}");
+        let e = plan("method = \"edmips\"").unwrap_err();
+        assert!(e.contains("needs `arch`"), "{e}");
         let e = plan("method = \"uniform\"\narch = \"espcn\"\nbits = 5").unwrap_err();
         assert!(e.contains("bits"), "{e}");
         assert!(plan("method = \"uniform\"\narch = \"espcn\"").is_err());

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 
-use super::claims::{claims, groups};
+use super::claims::{claims, groups, seed_noise};
 use super::plots::{ALPHAS_SVG, PARETO_SVG};
 use super::results::{Entry, Score};
 use crate::run::dir::write_file_atomic;
@@ -60,9 +60,14 @@ pub fn markdown(
             c.verdict.text()
         );
     }
+    let noise = seed_noise(&groups(entries));
     let _ = writeln!(
         md,
-        "\nComparisons are of configurations that differ in the one setting the claim is about; over several seeds, of their means. At this scale (CPU presets, minutes instead of a GPU-day), compare orderings, not the paper's absolute numbers.\n\n## Set14 PSNR vs BitOps\n\n![Set14 PSNR vs GBitOps]({PARETO_SVG})\n\nEach method's Pareto front is a line (QuantNAS's variants apart).\n\n## Alpha dynamics (with and without entropy regularisation)\n\n![mean max softmax per epoch]({ALPHAS_SVG})\n\nThe mean over slots of the largest softmax probability after each search epoch, for the searches with SAN, ADQ and bits {{4, 8}}; each run's `search/alphas.svg` draws its alphas.\n"
+        "\nA difference of at most σ = {noise:.2} dB, the pooled standard deviation of Set14 PSNR over the configurations run with several seeds, is within the seeds' spread: a claim holds only where every comparison goes its way by more than that."
+    );
+    let _ = writeln!(
+        md,
+        "Comparisons are of configurations that differ in the one setting the claim is about; over several seeds, of their means. At this scale (CPU presets, minutes instead of a GPU-day), compare orderings, not the paper's absolute numbers.\n\n## Set14 PSNR vs BitOps\n\n![Set14 PSNR vs GBitOps]({PARETO_SVG})\n\nEach method's Pareto front is a line (QuantNAS's variants apart).\n\n## Alpha dynamics (with and without entropy regularisation)\n\n![mean max softmax per epoch]({ALPHAS_SVG})\n\nThe mean over slots of the largest softmax probability after each search epoch, for the searches with SAN, ADQ and bits {{4, 8}}; each run's `search/alphas.svg` draws its alphas.\n"
     );
     let set14_bicubic = bicubic
         .iter()
