@@ -1,7 +1,8 @@
 //! Embeds the models listed in `web/models/manifest.json` for the tests (`BUNDLED_MODELS`
-//! in `$OUT_DIR/bundled_models.rs`): tests in wasm cannot read files, so the bytes are
-//! compiled in. A listed file that is missing becomes `None`, and the tests fail on it; a
-//! missing manifest fails the build.
+//! in `$OUT_DIR/bundled_models.rs`), and each one's Set5 evaluation (`BUNDLED_SET5`, the
+//! `<name>.set5.json` beside it, whose numbers the page shows): tests in wasm cannot read
+//! files, so the bytes are compiled in. A listed file that is missing becomes `None`, and
+//! the tests fail on it; a missing manifest fails the build.
 
 use std::path::{Path, PathBuf};
 use std::{env, fs};
@@ -29,6 +30,24 @@ fn main() {
             let abs = path.canonicalize().expect("canonical model path");
             out.push_str(&format!(
                 "    ({file:?}, Some(include_bytes!({:?}))),\n",
+                abs.display().to_string()
+            ));
+        } else {
+            out.push_str(&format!("    ({file:?}, None),\n"));
+        }
+    }
+    out.push_str("];\n");
+    out.push_str(
+        "/// `(file, text)` of each model's `<name>.set5.json`; `None` if it is missing.\n",
+    );
+    out.push_str("pub const BUNDLED_SET5: &[(&str, Option<&str>)] = &[\n");
+    for file in &files {
+        let eval = models.join(format!("{}.set5.json", file.trim_end_matches(".qnm")));
+        println!("cargo:rerun-if-changed={}", eval.display());
+        if eval.is_file() {
+            let abs = eval.canonicalize().expect("canonical evaluation path");
+            out.push_str(&format!(
+                "    ({file:?}, Some(include_str!({:?}))),\n",
                 abs.display().to_string()
             ));
         } else {

@@ -8,7 +8,7 @@ suite_tests!(
     output_sizes,
     bicubic_equals_native_bit_for_bit,
     gray_ground_truth_is_scored_on_gray,
-    bundled_model_beats_bicubic,
+    bundled_models_score_their_evaluations,
     corrupt_model_bytes_throw,
     bad_images_throw,
     cost_follows_the_input_size,
