@@ -1,24 +1,41 @@
-//! The compute backends the trainer can run on. burn 0.22 picks the backend from the
-//! device at run time; `flex` (pure Rust, SIMD, rayon) is the default, `ndarray` is
-//! deprecated upstream and only compiled in with the `ndarray` cargo feature.
+//! Where the trainer computes. burn 0.22 picks the backend from the device at run time, so
+//! one binary holds every backend it was built with: `flex` (pure Rust, SIMD, rayon; the
+//! default), `ndarray` (deprecated upstream; cargo feature `ndarray`), CUDA (feature `cuda`:
+//! builds without a CUDA toolkit, needs only the NVIDIA driver and NVRTC at run time) and
+//! wgpu (feature `wgpu`: Vulkan, Metal or DX12; Mesa's software Vulkan driver in CI).
 
-use anyhow::Result;
+use std::fmt;
+use std::str::FromStr;
+
+use anyhow::{Result, bail};
 use burn::tensor::Device;
-use clap::ValueEnum;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-/// A CPU backend.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+/// A backend and, for a GPU, which device: `--device` on the command line, `backend` in a
+/// run's `config.json` (written resolved: never `auto`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum BackendKind {
-    /// burn's flex backend (default; ≈20× faster than ndarray per training step here).
+    /// burn's flex backend on the CPU (`cpu` or `flex`; default).
+    #[default]
     Flex,
-    /// burn's ndarray backend (deprecated upstream; needs `--features ndarray`).
+    /// burn's ndarray backend on the CPU (deprecated upstream; needs `--features ndarray`).
     Ndarray,
+    /// The CUDA device of this index (`cuda` is `cuda:0`; needs `--features cuda`).
+    Cuda(usize),
+    /// wgpu's default adapter (needs `--features wgpu`).
+    Wgpu,
+    /// The first GPU this build can reach, else flex; resolved before a run starts.
+    Auto,
 }
 
+/// What `--device` accepts, for help texts.
+pub const DEVICE_HELP: &str = "Where to compute: cpu (burn's flex backend), cuda[:N] (needs a \
+    build with --features cuda), wgpu (--features wgpu; Vulkan, Metal or DX12), auto (the \
+    first GPU found, else cpu) or ndarray (--features ndarray). The run's config.json and \
+    log name the device that ran";
+
 impl BackendKind {
-    /// The backends compiled into this build.
+    /// The CPU backends compiled into this build (what benches time by default).
     pub fn available() -> Vec<BackendKind> {
         let mut v = vec![BackendKind::Flex];
         if cfg!(feature = "ndarray") {
@@ -27,37 +44,232 @@ impl BackendKind {
         v
     }
 
-    /// Name as on the command line.
-    pub fn name(self) -> &'static str {
+    /// Name as on the command line and in `config.json` (`flex`, `cuda:1`, …).
+    pub fn name(self) -> String {
+        self.to_string()
+    }
+
+    /// Whether this is the default (`config.json` of a search leaves it out then, so the
+    /// files and study folder names of CPU runs stay what they were before devices).
+    pub fn is_flex(&self) -> bool {
+        *self == BackendKind::Flex
+    }
+
+    /// `auto` made concrete, and a GPU checked to exist: the first CUDA device, else the
+    /// first wgpu adapter that is a card (not a software rasterizer), else flex.
+    ///
+    /// # Errors
+    /// A backend this build lacks, or a GPU that is not there.
+    pub fn resolve(self) -> Result<BackendKind> {
         match self {
-            BackendKind::Flex => "flex",
-            BackendKind::Ndarray => "ndarray",
+            BackendKind::Auto => Ok(first_gpu().unwrap_or(BackendKind::Flex)),
+            BackendKind::Flex => Ok(self),
+            BackendKind::Ndarray => {
+                if cfg!(feature = "ndarray") {
+                    Ok(self)
+                } else {
+                    bail!(
+                        "this trainer was built without the ndarray backend; rebuild with `--features ndarray`"
+                    )
+                }
+            }
+            BackendKind::Cuda(i) => {
+                let found = cuda_devices()?;
+                if i >= found {
+                    bail!(
+                        "no CUDA device {i}: {found} found (the NVIDIA driver must be installed; \
+                         `--device auto` falls back to the CPU)"
+                    );
+                }
+                Ok(self)
+            }
+            BackendKind::Wgpu => {
+                if wgpu_adapters()? == 0 {
+                    bail!(
+                        "no wgpu adapter found: install a Vulkan driver (on Debian without a \
+                         GPU, Mesa's software one: `apt-get install mesa-vulkan-drivers`)"
+                    );
+                }
+                Ok(self)
+            }
         }
     }
 
     /// The plain (inference) device.
     ///
     /// # Errors
-    /// `ndarray` in a build without the `ndarray` feature.
+    /// As [`BackendKind::resolve`].
     pub fn device(self) -> Result<Device> {
-        match self {
-            BackendKind::Flex => Ok(Device::flex()),
+        let device = match self.resolve()? {
+            BackendKind::Flex | BackendKind::Auto => Device::flex(),
             // Deprecated upstream; kept selectable for the backend comparison.
             #[cfg(feature = "ndarray")]
             #[allow(deprecated)]
-            BackendKind::Ndarray => Ok(Device::ndarray()),
-            #[cfg(not(feature = "ndarray"))]
-            BackendKind::Ndarray => anyhow::bail!(
-                "this trainer was built without the ndarray backend; rebuild with `--features ndarray`"
-            ),
-        }
+            BackendKind::Ndarray => Device::ndarray(),
+            #[cfg(feature = "cuda")]
+            BackendKind::Cuda(i) => Device::cuda(i),
+            #[cfg(feature = "wgpu")]
+            BackendKind::Wgpu => Device::wgpu(burn::tensor::DeviceKind::DefaultDevice),
+            #[allow(unreachable_patterns)] // resolve refused what this build lacks
+            other => bail!("{other} is not compiled into this trainer"),
+        };
+        Ok(device)
     }
 
     /// The training (autodiff) device.
     ///
     /// # Errors
-    /// As [`BackendKind::device`].
+    /// As [`BackendKind::resolve`].
     pub fn autodiff_device(self) -> Result<Device> {
         Ok(self.device()?.autodiff())
+    }
+
+    /// The device for logs: the name and, for a GPU, the part (`cuda:0 (NVIDIA H200)`).
+    pub fn describe(self, device: &Device) -> String {
+        #[cfg(any(feature = "cuda", feature = "wgpu"))]
+        if matches!(self, BackendKind::Cuda(_) | BackendKind::Wgpu)
+            && let Some(id) = device.identity()
+        {
+            return format!("{self} ({})", id.name);
+        }
+        let _ = device;
+        self.to_string()
+    }
+}
+
+/// CUDA devices on this machine (0 without a driver, or in a build without CUDA).
+#[allow(clippy::unnecessary_wraps)] // fallible in a build with CUDA
+fn cuda_devices() -> Result<usize> {
+    #[cfg(feature = "cuda")]
+    {
+        Ok(Device::enumerate(burn::tensor::DeviceType::Cuda).len())
+    }
+    #[cfg(not(feature = "cuda"))]
+    bail!("this trainer was built without CUDA; rebuild with `--features cuda`")
+}
+
+/// wgpu adapters this build reaches (0 without a driver).
+#[allow(clippy::unnecessary_wraps)] // fallible in a build without wgpu
+fn wgpu_adapters() -> Result<usize> {
+    #[cfg(feature = "wgpu")]
+    {
+        Ok(Device::enumerate(burn::tensor::DeviceType::Wgpu).len())
+    }
+    #[cfg(not(feature = "wgpu"))]
+    bail!("this trainer was built without wgpu; rebuild with `--features wgpu`")
+}
+
+/// The first GPU `auto` takes: CUDA, then a wgpu adapter that is a card (a software
+/// rasterizer such as lavapipe runs, but slower than flex, so `auto` never picks it).
+fn first_gpu() -> Option<BackendKind> {
+    if cuda_devices().is_ok_and(|n| n > 0) {
+        return Some(BackendKind::Cuda(0));
+    }
+    #[cfg(feature = "wgpu")]
+    {
+        let card = Device::enumerate(burn::tensor::DeviceType::Wgpu)
+            .iter()
+            .any(|d| d.identity().is_some_and(|id| id.physical.is_some()));
+        if card {
+            return Some(BackendKind::Wgpu);
+        }
+    }
+    None
+}
+
+impl fmt::Display for BackendKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BackendKind::Flex => f.write_str("flex"),
+            BackendKind::Ndarray => f.write_str("ndarray"),
+            BackendKind::Cuda(i) => write!(f, "cuda:{i}"),
+            BackendKind::Wgpu => f.write_str("wgpu"),
+            BackendKind::Auto => f.write_str("auto"),
+        }
+    }
+}
+
+impl FromStr for BackendKind {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let lower = s.trim().to_ascii_lowercase();
+        Ok(match lower.as_str() {
+            "cpu" | "flex" => BackendKind::Flex,
+            "ndarray" => BackendKind::Ndarray,
+            "cuda" => BackendKind::Cuda(0),
+            "wgpu" => BackendKind::Wgpu,
+            "auto" => BackendKind::Auto,
+            _ => match lower.strip_prefix("cuda:").map(str::parse) {
+                Some(Ok(i)) => BackendKind::Cuda(i),
+                _ => {
+                    return Err(format!(
+                        "unknown device `{s}`: expected cpu, cuda, cuda:N, wgpu, auto or ndarray"
+                    ));
+                }
+            },
+        })
+    }
+}
+
+impl Serialize for BackendKind {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for BackendKind {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // in tests a failed unwrap is a failed test
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_cpu_is_flex() {
+        for b in [
+            BackendKind::Flex,
+            BackendKind::Ndarray,
+            BackendKind::Cuda(0),
+            BackendKind::Cuda(3),
+            BackendKind::Wgpu,
+            BackendKind::Auto,
+        ] {
+            assert_eq!(b.name().parse::<BackendKind>().unwrap(), b);
+            let json = serde_json::to_string(&b).unwrap();
+            assert_eq!(serde_json::from_str::<BackendKind>(&json).unwrap(), b);
+        }
+        assert_eq!("cpu".parse::<BackendKind>().unwrap(), BackendKind::Flex);
+        assert_eq!("CUDA".parse::<BackendKind>().unwrap(), BackendKind::Cuda(0));
+        // What config.json files written before devices existed hold.
+        assert_eq!(
+            serde_json::from_str::<BackendKind>("\"flex\"").unwrap(),
+            BackendKind::Flex
+        );
+        for bad in ["gpu", "cuda:", "cuda:x", "cuda:-1", ""] {
+            let e = bad.parse::<BackendKind>().unwrap_err();
+            assert!(e.contains("expected cpu, cuda"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn auto_resolves_to_something_that_runs() {
+        let b = BackendKind::Auto.resolve().unwrap();
+        assert_ne!(b, BackendKind::Auto);
+        let d = b.device().unwrap();
+        let t = burn::tensor::Tensor::<1>::from_floats([1.0, 2.0], &d);
+        assert_eq!(t.sum().into_scalar::<f32>(), 3.0);
+    }
+
+    #[cfg(not(feature = "cuda"))]
+    #[test]
+    fn a_backend_not_built_in_says_how_to_get_it() {
+        let e = BackendKind::Cuda(0).device().unwrap_err().to_string();
+        assert!(e.contains("--features cuda"), "{e}");
     }
 }

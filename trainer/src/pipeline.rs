@@ -128,6 +128,7 @@ impl RetrainArgs {
             seed: search.seed,
             train_data: search.train_data.clone(),
             val_data: search.val_data.clone(),
+            backend: search.backend,
             ..TrainConfig::preset(arch.clone(), search.preset)
         };
         config.validate()?;

@@ -212,6 +212,8 @@ fn the_tiny_study_runs_skips_resumes_and_reproduces() {
     )
     .unwrap();
     fs::write(models.join("study-old.qnm"), b"old").unwrap();
+    // Left by an earlier publication that was killed: overwritten, not kept.
+    fs::write(models.join("study-espcn-8-s1.qnm"), b"stale").unwrap();
     let out = study(
         &[
             "--plan",

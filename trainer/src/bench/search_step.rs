@@ -54,10 +54,17 @@ pub struct SearchStepArgs {
     /// go below, so `mode − fp` is what quantization-aware mixing costs.
     #[arg(long)]
     pub fp_floor: bool,
-    /// Compute backends (comma separated; `ndarray` needs a build with `--features
-    /// ndarray`). With more than one, every mode is timed on each, interleaved in the same
-    /// rounds, and rows are named `MODE BACKEND`.
-    #[arg(long, value_enum, value_delimiter = ',', default_value = "flex")]
+    /// Devices to time on, comma separated: cpu (flex), cuda[:N], wgpu, auto, ndarray
+    /// (GPUs and ndarray need a build with their cargo feature). With more than one, every
+    /// mode is timed on each, interleaved in the same rounds, and rows are named
+    /// `MODE DEVICE`.
+    #[arg(
+        long = "device",
+        alias = "backend",
+        value_name = "DEVICE",
+        value_delimiter = ',',
+        default_value = "cpu"
+    )]
     pub backend: Vec<BackendKind>,
     /// Print one JSON object.
     #[arg(long)]
@@ -97,7 +104,11 @@ pub fn measure(args: &SearchStepArgs) -> Result<(Vec<ModeTiming>, usize)> {
     let backends = if args.backend.is_empty() {
         vec![BackendKind::Flex]
     } else {
-        args.backend.clone()
+        // Rows are named after the device that ran, not `auto`.
+        args.backend
+            .iter()
+            .map(|b| b.resolve())
+            .collect::<Result<Vec<_>>>()?
     };
     for &backend in &backends {
         let named = |name: String| match backends.len() {

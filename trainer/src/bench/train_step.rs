@@ -37,8 +37,14 @@ pub struct TrainStepArgs {
     /// Untimed steps first.
     #[arg(long, default_value_t = 2)]
     pub warmup: usize,
-    /// Backends to time (default: every compiled-in one).
-    #[arg(long, value_enum, value_delimiter = ',')]
+    /// Devices to time on, comma separated: cpu (flex), cuda[:N], wgpu, auto, ndarray
+    /// (default: every CPU backend compiled in).
+    #[arg(
+        long = "device",
+        alias = "backends",
+        value_name = "DEVICE",
+        value_delimiter = ','
+    )]
     pub backends: Vec<BackendKind>,
 }
 
@@ -90,7 +96,10 @@ pub fn run(args: &TrainStepArgs) -> Result<()> {
     let backends = if args.backends.is_empty() {
         BackendKind::available()
     } else {
-        args.backends.clone()
+        args.backends
+            .iter()
+            .map(|b| b.resolve())
+            .collect::<Result<Vec<_>>>()?
     };
     let threads = std::thread::available_parallelism()
         .map(|n| n.get())

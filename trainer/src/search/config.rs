@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::alphas::SearchBits;
 use super::bitmixer::{MixMode, SanDelta};
+use crate::backend::{BackendKind, DEVICE_HELP};
 use crate::settings::{self, Preset, fill_ungiven};
 
 /// Everything a search depends on: the options of `trainer search` (their defaults are
@@ -98,6 +99,12 @@ pub struct SearchConfig {
     // stays what it was before the option existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fix_ops: Option<PathBuf>,
+    /// Where to compute: cpu, cuda[:N], wgpu or auto (see --help).
+    #[arg(long = "device", value_name = "DEVICE", default_value_t = cpu().backend,
+          long_help = DEVICE_HELP)]
+    // Absent for flex, as for fix_ops: CPU runs keep their config.json and folder names.
+    #[serde(default, skip_serializing_if = "BackendKind::is_flex")]
+    pub backend: BackendKind,
 }
 
 fn cpu() -> SearchConfig {
@@ -162,6 +169,7 @@ impl SearchConfig {
             workers: 2,
             max_gbitops: None,
             fix_ops: None,
+            backend: BackendKind::Flex,
         };
         match preset {
             Preset::Paper => base,
@@ -216,6 +224,7 @@ impl SearchConfig {
                 fix_ops
             ]
         );
+        self.backend = self.backend.resolve()?;
         self.finish_preset(settings::given(m, "entropy_coef"))
     }
 

@@ -24,7 +24,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use burn::module::Module;
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{Tensor, TensorData};
 use quantnas_core::arch::{Arch, Genotype, SCALE, Slot};
 use quantnas_core::cost::{REPORT_LR_SIDE, cost, reported_bitops};
 use quantnas_core::metrics::score_sr;
@@ -219,7 +219,7 @@ pub fn search(
         }
     };
     let bits = config.search_bits()?;
-    let device = Device::flex().autodiff();
+    let device = config.backend.autodiff_device()?;
     let ctx = MixContext {
         mode: config.mode,
         delta: config.san_delta,
@@ -253,6 +253,7 @@ pub fn search(
         ));
         (fresh, SearchState::default())
     };
+    dir.log(&format!("session on {}", config.backend.describe(&device)));
 
     let (weight_half, alpha_half) = ImageCache::open(&config.train_data)?.split_alternate()?;
     let loader_cfg = |stream: u64| LoaderConfig {

@@ -29,6 +29,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::Args;
 
+use crate::backend::BackendKind;
 use plan::{Bundled, Plan};
 use runner::{Outcome, execute};
 
@@ -72,6 +73,10 @@ pub struct StudyArgs {
     /// No progress output from the runs.
     #[arg(long)]
     pub quiet: bool,
+    /// Where every run computes: cpu, cuda[:N], wgpu or auto (see `trainer search
+    /// --help`). Runs on a device other than cpu are other runs, in their own folders.
+    #[arg(long = "device", value_name = "DEVICE", default_value = "cpu")]
+    pub device: BackendKind,
 }
 
 /// Runs `trainer study`.
@@ -92,7 +97,7 @@ pub fn run(args: &StudyArgs) -> Result<()> {
         ),
         (None, None) => anyhow::bail!("give a plan file or --plan"),
     };
-    let plan = Plan::parse(&text, &origin)?;
+    let plan = Plan::parse_on(&text, &origin, args.device.resolve()?)?;
     if args.list {
         for r in &plan.runs {
             println!(

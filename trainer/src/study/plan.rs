@@ -28,13 +28,14 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail, ensure};
-use quantnas_core::arch::{Arch, Bits, Genotype, rfdn_genotype};
+use quantnas_core::arch::{Arch, Bits, Genotype, Residual, SearchSpace, rfdn_genotype};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use toml::Table;
 
 use super::name::run_folder;
 use super::random::sample;
+use crate::backend::BackendKind;
 use crate::pipeline::{DEFAULT_MAX_GBITOPS, PipelineConfig, TEST_SETS, check_test_sets};
 use crate::search::config::SearchConfig;
 use crate::settings::Preset;
@@ -128,15 +129,58 @@ pub enum Job {
 }
 
 impl Job {
-    /// The test sets the run reports.
-    pub fn datasets(&self) -> &[PathBuf] {
+    /// What trains and evaluates the run's network in the end: a pipeline (the second
+    /// stage of two-fold and EdMIPS runs) or a training.
+    pub fn last_stage(&self) -> LastStage<'_> {
         match self {
             Job::Pipeline(c) | Job::TwoFold { bits: c, .. } | Job::Edmips { bits: c, .. } => {
-                &c.datasets
+                LastStage::Pipeline(c)
             }
-            Job::Train { datasets, .. } => datasets,
+            Job::Train { train, datasets } => LastStage::Train { train, datasets },
         }
     }
+
+    /// The test sets the run reports.
+    pub fn datasets(&self) -> &[PathBuf] {
+        match self.last_stage() {
+            LastStage::Pipeline(c) => &c.datasets,
+            LastStage::Train { datasets, .. } => datasets,
+        }
+    }
+
+    /// Makes every stage compute on `device`.
+    pub fn set_device(&mut self, device: BackendKind) {
+        match self {
+            Job::Pipeline(c) | Job::Edmips { bits: c, .. } => c.search.backend = device,
+            Job::TwoFold { ops, bits } => {
+                ops.backend = device;
+                bits.search.backend = device;
+            }
+            Job::Train { train, .. } => train.backend = device,
+        }
+    }
+
+    /// The seed of weights, data and noise.
+    pub fn seed(&self) -> u64 {
+        match self.last_stage() {
+            LastStage::Pipeline(c) => c.search.seed,
+            LastStage::Train { train, .. } => train.seed,
+        }
+    }
+}
+
+/// See [`Job::last_stage`].
+#[derive(Clone, Copy, Debug)]
+pub enum LastStage<'a> {
+    /// `trainer pipeline`: search, retraining, evaluation.
+    Pipeline(&'a PipelineConfig),
+    /// `trainer train`, then export and evaluation on `datasets`.
+    Train {
+        /// The training.
+        train: &'a TrainConfig,
+        /// Test sets.
+        datasets: &'a [PathBuf],
+    },
 }
 
 /// One run of a plan: an experiment at one seed.
@@ -243,6 +287,16 @@ impl Plan {
     /// Malformed TOML, an unknown field, a value the commands would refuse, two
     /// experiments of one name or two runs of the same settings.
     pub fn parse(text: &str, origin: &str) -> Result<Plan> {
+        Plan::parse_on(text, origin, BackendKind::Flex)
+    }
+
+    /// [`Plan::parse`] with every run computing on `device` (resolved: not `auto`). A run
+    /// on another device than flex is another run: its settings, so its folder, say where
+    /// it computes, and its numbers are that device's.
+    ///
+    /// # Errors
+    /// As [`Plan::parse`].
+    pub fn parse_on(text: &str, origin: &str, device: BackendKind) -> Result<Plan> {
         let file: PlanFile =
             toml::from_str(text).with_context(|| format!("reading plan {origin}"))?;
         ensure!(
@@ -275,7 +329,7 @@ impl Plan {
                 names.insert(name.clone()),
                 "plan {origin}: two experiments are named {name:?}"
             );
-            let more = expand(name, method, e, &d.under(e))
+            let more = expand(name, method, e, &d.under(e), device)
                 .with_context(|| format!("plan {origin}, experiment {name:?}"))?;
             for r in more {
                 if let Some(same) = runs.iter().find(|o| o.method == r.method && o.job == r.job) {
@@ -306,7 +360,13 @@ fn check_name(name: &str) -> Result<()> {
 }
 
 /// The runs of experiment `e`, `o` being it over the plan's defaults.
-fn expand(name: &str, method: Method, e: &Experiment, o: &Experiment) -> Result<Vec<RunSpec>> {
+fn expand(
+    name: &str,
+    method: Method,
+    e: &Experiment,
+    o: &Experiment,
+    device: BackendKind,
+) -> Result<Vec<RunSpec>> {
     check_name(name)?;
     let datasets = o
         .datasets
@@ -395,12 +455,9 @@ fn expand(name: &str, method: Method, e: &Experiment, o: &Experiment) -> Result<
                 }
             }
         };
-        let seed = match &job {
-            Job::Pipeline(c) | Job::TwoFold { bits: c, .. } | Job::Edmips { bits: c, .. } => {
-                c.search.seed
-            }
-            Job::Train { train, .. } => train.seed,
-        };
+        let mut job = job;
+        job.set_device(device);
+        let seed = job.seed();
         runs.push(RunSpec {
             name: format!("{name}-s{seed}"),
             method,
@@ -512,15 +569,7 @@ fn two_fold(
     }
     ops.finish_preset(first.contains_key("entropy_coef"))
         .context("[ops_search]")?;
-    let mut second = o.clone();
-    second.search = Table::new();
-    second.search.insert("mode".into(), "shared".into());
-    second.search.extend(o.search.clone());
-    second
-        .search
-        .insert("space".into(), ops.space.name().into());
-    second.search.insert("adq".into(), ops.adq.name().into());
-    let bits = pipeline_config(&second, seed, datasets)?;
+    let bits = bit_search(o, ops.space, ops.adq, seed, datasets)?;
     Ok(Job::TwoFold {
         ops: Box::new(ops),
         bits,
@@ -544,21 +593,32 @@ fn edmips(e: &Experiment, o: &Experiment, seed: Option<u64>, datasets: &[PathBuf
     {
         bail!("[search] {k}: an edmips search is over the fixed network `arch` = {arch:?}");
     }
-    let mut over = o.clone();
-    over.search = Table::new();
-    over.search.insert("mode".into(), "shared".into());
-    over.search.extend(o.search.clone());
-    over.search
-        .insert("space".into(), network.space.name().into());
-    over.search
-        .insert("adq".into(), network.residual.name().into());
-    let mut bits = pipeline_config(&over, seed, datasets)?;
+    let mut bits = bit_search(o, network.space, network.residual, seed, datasets)?;
     if !o.search.contains_key("max_gbitops") {
         // The pipeline's default budget is Basic space B's; the fixed network's cheapest
         // widths may cost more (RFDN's: 8.9 GBitOps), so only a budget asked for applies.
         bits.search.max_gbitops = None;
     }
     Ok(Job::Edmips { network, bits })
+}
+
+/// The bit-only search of a fixed network's ops (the second stage of two-fold and
+/// EdMIPS) and its retraining: the pipeline of `o.search` over `mode = "shared"` (EdMIPS
+/// shares weights across widths), in the network's `space` and `residual` mode.
+fn bit_search(
+    o: &Experiment,
+    space: SearchSpace,
+    residual: Residual,
+    seed: Option<u64>,
+    datasets: &[PathBuf],
+) -> Result<PipelineConfig> {
+    let mut over = o.clone();
+    over.search = Table::new();
+    over.search.insert("mode".into(), "shared".into());
+    over.search.extend(o.search.clone());
+    over.search.insert("space".into(), space.name().into());
+    over.search.insert("adq".into(), residual.name().into());
+    pipeline_config(&over, seed, datasets)
 }
 
 /// A fixed network as a genotype of a search space, which a bit-only search needs.

@@ -12,7 +12,7 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 
-use super::plan::{Job, Method, RunSpec};
+use super::plan::{LastStage, Method, RunSpec};
 use super::plots::pareto_front;
 use super::results::Entry;
 use crate::run::dir::write_file_atomic;
@@ -49,11 +49,9 @@ pub fn front(entries: &[Entry]) -> Vec<&Entry> {
 
 /// The retraining steps of a run (the description names them).
 fn steps(spec: &RunSpec) -> u64 {
-    match &spec.job {
-        Job::Pipeline(c) | Job::TwoFold { bits: c, .. } | Job::Edmips { bits: c, .. } => {
-            c.retrain.train_steps
-        }
-        Job::Train { train, .. } => train.steps,
+    match spec.job.last_stage() {
+        LastStage::Pipeline(c) => c.retrain.train_steps,
+        LastStage::Train { train, .. } => train.steps,
     }
 }
 
@@ -122,48 +120,53 @@ pub fn publish(
     let Some(models) = manifest.get_mut("models").and_then(Value::as_array_mut) else {
         bail!("{} has no `models` list", manifest_path.display());
     };
-    // A new publication replaces the last one's.
+    // A new publication replaces the last one's. Under a kill at any moment the manifest
+    // lists only files that exist: the new files are written (each atomically) before the
+    // manifest that names them, and the old ones go after it.
     models.retain(|m| {
         !m.get("file")
             .and_then(Value::as_str)
             .is_some_and(|f| f.starts_with(PREFIX))
     });
-    for old in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
-        let old = old?.path();
-        if old
-            .file_name()
-            .and_then(|n| n.to_str())
-            .is_some_and(|n| n.starts_with(PREFIX))
-        {
-            std::fs::remove_file(&old).with_context(|| format!("removing {}", old.display()))?;
-        }
-    }
     let bundled = front(entries);
+    let mut written = vec![];
     for e in &bundled {
         let Some(spec) = specs.iter().find(|s| s.name == e.name) else {
             bail!("run {} is not in the plan", e.name);
         };
         let stem = format!("{PREFIX}{}", e.name);
-        let run = study.join(&e.model);
-        copy(&run, &dir.join(format!("{stem}.qnm")))?;
-        let evals = run.parent().map(|r| r.join("eval"));
+        let model = study.join(&e.model);
+        let evals = model
+            .parent()
+            .with_context(|| format!("run {}: its model {} has no folder", e.name, e.model))?
+            .join("eval");
+        let qnm = format!("{stem}.qnm");
+        copy(&model, &dir.join(&qnm))?;
+        written.push(qnm.clone());
         for set in spec.job.datasets() {
             let Some(name) = set.file_name().and_then(|n| n.to_str()) else {
                 continue;
             };
-            let from = evals
-                .as_ref()
-                .map(|d| d.join(format!("{name}.json")))
-                .unwrap_or_default();
-            let to = dir.join(format!("{stem}.{}.json", name.to_ascii_lowercase()));
-            copy(&from, &to)?;
+            let to = format!("{stem}.{}.json", name.to_ascii_lowercase());
+            copy(&evals.join(format!("{name}.json")), &dir.join(&to))?;
+            written.push(to);
         }
-        models.push(manifest_entry(&format!("{stem}.qnm"), e, spec, plan, study));
+        models.push(manifest_entry(&qnm, e, spec, plan, study));
     }
+    copy(&study.join("results.json"), &dir.join("results.json"))?;
     let mut out = serde_json::to_string_pretty(&manifest)?;
     out.push('\n');
     write_file_atomic(&manifest_path, out.as_bytes())
         .with_context(|| format!("writing {}", manifest_path.display()))?;
-    copy(&study.join("results.json"), &dir.join("results.json"))?;
+    for old in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+        let old = old?.path();
+        let stale = old
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with(PREFIX) && !written.iter().any(|w| w == n));
+        if stale {
+            std::fs::remove_file(&old).with_context(|| format!("removing {}", old.display()))?;
+        }
+    }
     Ok(bundled.len())
 }

@@ -8,7 +8,7 @@ use quantnas_core::arch::{Arch, Bits, Genotype, Residual};
 use quantnas_core::cost::{REPORT_LR_SIDE, cost};
 use serde::{Deserialize, Serialize};
 
-use super::plan::{Job, Method, RunSpec};
+use super::plan::{LastStage, Method, RunSpec};
 use crate::run::dir::write_file_atomic;
 use crate::search::bitmixer::MixMode;
 
@@ -81,8 +81,8 @@ struct EvalFile {
 /// # Errors
 /// A missing or unreadable genotype or evaluation file.
 pub fn entry(study: &Path, folder: &Path, spec: &RunSpec) -> Result<Entry> {
-    let (arch, space, bits, search) = match &spec.job {
-        Job::Pipeline(c) | Job::TwoFold { bits: c, .. } | Job::Edmips { bits: c, .. } => {
+    let (arch, space, bits, search) = match spec.job.last_stage() {
+        LastStage::Pipeline(c) => {
             let file = folder.join("search").join("genotype.json");
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("reading {}", file.display()))?;
@@ -95,7 +95,7 @@ pub fn entry(study: &Path, folder: &Path, spec: &RunSpec) -> Result<Entry> {
                 Some(&c.search),
             )
         }
-        Job::Train { train, .. } => {
+        LastStage::Train { train, .. } => {
             let (space, bits) = fixed_name(&train.arch);
             let bits = spec.drawn.as_ref().map_or(bits, |d| d.bits.clone());
             (train.arch.clone(), space, bits, None)

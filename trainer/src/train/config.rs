@@ -8,7 +8,7 @@ use clap::{ArgMatches, Args};
 use quantnas_core::arch::{Arch, Bits};
 use serde::{Deserialize, Serialize};
 
-use crate::backend::BackendKind;
+use crate::backend::{BackendKind, DEVICE_HELP};
 pub use crate::settings::Preset;
 use crate::settings::{self, fill_ungiven};
 
@@ -57,8 +57,9 @@ pub struct TrainConfig {
     /// Data loader threads.
     #[arg(long, default_value_t = cpu().workers)]
     pub workers: usize,
-    /// Compute backend.
-    #[arg(long, value_enum, default_value_t = cpu().backend)]
+    /// Where to compute: cpu, cuda[:N], wgpu or auto (see --help).
+    #[arg(long = "device", alias = "backend", value_name = "DEVICE",
+          default_value_t = cpu().backend, long_help = DEVICE_HELP)]
     pub backend: BackendKind,
 }
 
@@ -156,6 +157,7 @@ impl TrainConfig {
                 workers, backend
             ]
         );
+        self.backend = self.backend.resolve()?;
         self.validate()
     }
 

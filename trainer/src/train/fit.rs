@@ -151,7 +151,7 @@ pub fn fit(
         state.step,
         config.steps,
         config.arch.name(),
-        config.backend.name(),
+        config.backend.describe(&plain),
         learner.model.parameter_count()
     ));
     let bar = Progress::new(
