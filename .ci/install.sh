@@ -27,4 +27,15 @@ if ! pins_ok scripts/requirements-bench.txt; then
     || python3 -m pip install -r scripts/requirements-bench.txt
 fi
 
+# Mesa's software Vulkan driver (lavapipe) and the Vulkan loader: the wgpu backend's
+# parity test (trainer/tests/wgpu_parity.rs) runs on it, as no CI machine has a GPU.
+if ! ls /usr/share/vulkan/icd.d/lvp_icd*.json >/dev/null 2>&1 \
+  || ! ldconfig -p | grep -q 'libvulkan\.so\.1'; then
+  sudo=""
+  [[ "$(id -u)" == 0 ]] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+    mesa-vulkan-drivers libvulkan1
+fi
+
 bash .ci/install-web.sh

@@ -26,11 +26,14 @@ cargo check -q --manifest-path fuzz/Cargo.toml --locked --bins
 RUSTDOCFLAGS="-D rustdoc::broken_intra_doc_links" cargo doc -q --no-deps --workspace
 
 # Release: burn trains ~25x slower unoptimised, and the exhaustive quantizer and rounding
-# tests of core (~30 s here) run only in release builds.
-cargo test --workspace --release
+# tests of core (~30 s here) run only in release builds. With the wgpu backend compiled in
+# (one build for every test): trainer/tests/wgpu_parity.rs runs it against flex on the
+# machine's Vulkan driver (Mesa's software one in CI); every other test runs on flex.
+cargo test --workspace --release --features trainer/wgpu
 
 # SIGKILL real train/search/pipeline runs at several moments; resumed results must equal
 # uninterrupted ones (about 2 minutes on two cores).
-bash scripts/kill-resume.sh
+# The binary the tests just built (with wgpu): a default-feature build would rebuild burn.
+TRAINER=target/release/trainer bash scripts/kill-resume.sh
 
 bash .ci/test-web.sh

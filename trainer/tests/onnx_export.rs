@@ -283,11 +283,12 @@ fn diff(a: &RgbImage8, b: &RgbImage8) -> (u8, usize) {
 }
 
 /// On whole Set5 images, the largest share of a bundled model's output values that its QDQ
-/// form may put more than one level from the engine. Seen: 3.4 % for the study's RFDN-8
-/// (8-bit codes are finer, and its attention blocks chain many convs), 0.87 % for the
-/// bundled mixed 4/8-bit network, under 0.3 % for the rest; a lowering error (a wrong op,
-/// layout or constant) moves nearly all of them, and the Y-PSNR by far more than 0.01 dB.
-const QDQ_SET5_SHARE: f64 = 0.05;
+/// form may put more than one level from the engine. Seen: 10.9 % for the study's
+/// SRResNet-4 (16 residual blocks at 4 bits carry each flip on), 3.4 % for its RFDN-8,
+/// 0.87 % for the bundled mixed 4/8-bit network, under 0.3 % for the rest; a lowering error
+/// (a wrong op, layout or constant) moves nearly all of them, and the Y-PSNR by far more
+/// than the 0.01 dB the test allows, which is the strict half of the check.
+const QDQ_SET5_SHARE: f64 = 0.2;
 
 fn bundled() -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = fs::read_dir(repo("web/models"))
