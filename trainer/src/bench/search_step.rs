@@ -54,7 +54,7 @@ pub struct SearchStepArgs {
     /// go below, so `mode − fp` is what quantization-aware mixing costs.
     #[arg(long)]
     pub fp_floor: bool,
-    /// Devices to time on, comma separated: cpu (flex), cuda[:N], wgpu, auto, ndarray
+    /// Devices to time on, comma separated: cpu (flex), cuda, cuda:N, wgpu, auto, ndarray
     /// (GPUs and ndarray need a build with their cargo feature). With more than one, every
     /// mode is timed on each, interleaved in the same rounds, and rows are named
     /// `MODE DEVICE`.

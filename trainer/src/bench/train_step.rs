@@ -37,7 +37,7 @@ pub struct TrainStepArgs {
     /// Untimed steps first.
     #[arg(long, default_value_t = 2)]
     pub warmup: usize,
-    /// Devices to time on, comma separated: cpu (flex), cuda[:N], wgpu, auto, ndarray
+    /// Devices to time on, comma separated: cpu (flex), cuda, cuda:N, wgpu, auto, ndarray
     /// (default: every CPU backend compiled in).
     #[arg(
         long = "device",

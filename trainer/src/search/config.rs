@@ -99,7 +99,7 @@ pub struct SearchConfig {
     // stays what it was before the option existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fix_ops: Option<PathBuf>,
-    /// Where to compute: cpu, cuda[:N], wgpu or auto (see --help).
+    /// Where to compute: cpu, cuda, cuda:N, wgpu or auto (see --help).
     #[arg(long = "device", value_name = "DEVICE", default_value_t = cpu().backend,
           long_help = DEVICE_HELP)]
     // Absent for flex, as for fix_ops: CPU runs keep their config.json and folder names.

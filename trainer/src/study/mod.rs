@@ -73,7 +73,7 @@ pub struct StudyArgs {
     /// No progress output from the runs.
     #[arg(long)]
     pub quiet: bool,
-    /// Where every run computes: cpu, cuda[:N], wgpu or auto (see `trainer search
+    /// Where every run computes: cpu, cuda, cuda:N, wgpu or auto (see `trainer search
     /// --help`). Runs on a device other than cpu are other runs, in their own folders.
     #[arg(long = "device", value_name = "DEVICE", default_value = "cpu")]
     pub device: BackendKind,

@@ -57,7 +57,7 @@ pub struct TrainConfig {
     /// Data loader threads.
     #[arg(long, default_value_t = cpu().workers)]
     pub workers: usize,
-    /// Where to compute: cpu, cuda[:N], wgpu or auto (see --help).
+    /// Where to compute: cpu, cuda, cuda:N, wgpu or auto (see --help).
     #[arg(long = "device", alias = "backend", value_name = "DEVICE",
           default_value_t = cpu().backend, long_help = DEVICE_HELP)]
     pub backend: BackendKind,
