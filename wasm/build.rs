@@ -19,45 +19,52 @@ fn main() {
     let text =
         fs::read_to_string(&manifest).unwrap_or_else(|e| panic!("{}: {e}", manifest.display()));
     let files = listed_files(&text, &manifest);
-    let mut out = String::from(
-        "/// `(file, bytes)` of every model the manifest lists; `None` if the file is missing.\n",
+    let mut out = String::new();
+    table(
+        &mut out,
+        "/// `(file, bytes)` of every model the manifest lists; `None` if the file is missing.",
+        "pub const BUNDLED_MODELS: &[(&str, Option<&[u8]>)]",
+        "include_bytes",
+        files.iter().map(|f| (f, models.join(f))),
     );
-    out.push_str("pub const BUNDLED_MODELS: &[(&str, Option<&[u8]>)] = &[\n");
-    for file in &files {
-        let path = models.join(file);
-        println!("cargo:rerun-if-changed={}", path.display());
-        if path.is_file() {
-            let abs = path.canonicalize().expect("canonical model path");
-            out.push_str(&format!(
-                "    ({file:?}, Some(include_bytes!({:?}))),\n",
-                abs.display().to_string()
-            ));
-        } else {
-            out.push_str(&format!("    ({file:?}, None),\n"));
-        }
-    }
-    out.push_str("];\n");
-    out.push_str(
-        "/// `(file, text)` of each model's `<name>.set5.json`; `None` if it is missing.\n",
+    table(
+        &mut out,
+        "/// `(file, text)` of each model's `<name>.set5.json`; `None` if it is missing.",
+        "pub const BUNDLED_SET5: &[(&str, Option<&str>)]",
+        "include_str",
+        files.iter().map(|f| {
+            let eval = format!("{}.set5.json", f.trim_end_matches(".qnm"));
+            (f, models.join(eval))
+        }),
     );
-    out.push_str("pub const BUNDLED_SET5: &[(&str, Option<&str>)] = &[\n");
-    for file in &files {
-        let eval = models.join(format!("{}.set5.json", file.trim_end_matches(".qnm")));
-        println!("cargo:rerun-if-changed={}", eval.display());
-        if eval.is_file() {
-            let abs = eval.canonicalize().expect("canonical evaluation path");
-            out.push_str(&format!(
-                "    ({file:?}, Some(include_str!({:?}))),\n",
-                abs.display().to_string()
-            ));
-        } else {
-            out.push_str(&format!("    ({file:?}, None),\n"));
-        }
-    }
-    out.push_str("];\n");
     let dest =
         Path::new(&env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("bundled_models.rs");
     fs::write(dest, out).expect("write bundled_models.rs");
+}
+
+/// Appends the constant `decl` (documented by `doc`): for each `(file, path)`, `file` and
+/// `Some(include(path))`, or `None` where `path` is no file.
+fn table<'a>(
+    out: &mut String,
+    doc: &str,
+    decl: &str,
+    include: &str,
+    entries: impl Iterator<Item = (&'a String, PathBuf)>,
+) {
+    out.push_str(&format!("{doc}\n{decl} = &[\n"));
+    for (file, path) in entries {
+        println!("cargo:rerun-if-changed={}", path.display());
+        if path.is_file() {
+            let abs = path.canonicalize().expect("canonical path");
+            out.push_str(&format!(
+                "    ({file:?}, Some({include}!({:?}))),\n",
+                abs.display().to_string()
+            ));
+        } else {
+            out.push_str(&format!("    ({file:?}, None),\n"));
+        }
+    }
+    out.push_str("];\n");
 }
 
 /// The `file` of every entry of `models`; a manifest that does not parse fails the build.
