@@ -95,7 +95,9 @@ impl BackendKind {
         }
     }
 
-    /// The plain (inference) device.
+    /// The plain (inference) device. Checks the device again even for a kind a config
+    /// already resolved: a run resumed from its `config.json` may be on another machine,
+    /// and a missing GPU should be a clear error there, not a panic inside burn.
     ///
     /// # Errors
     /// As [`BackendKind::resolve`].

@@ -445,7 +445,7 @@ fn write_report(
                 .with_context(|| format!("reading {}", argmax_file.display()))?;
             let b = cost(&g.graph(), REPORT_LR_SIDE, REPORT_LR_SIDE)?.bitops;
             md += &format!(
-                "\nThe search's argmax genotype (`search/genotype_argmax.json`) costs {:.3} GBitOps, above the budget; the moves that brought it within are in `search/log.txt`.\n",
+                "\nThe search's argmax genotype (`search/genotype_argmax.json`) costs {:.3} GBitOps, above the budget; the budgeted candidates, their validation scores and the moves of the one kept are in `search/log.txt`.\n",
                 b as f64 / 1e9
             );
             Some(b)

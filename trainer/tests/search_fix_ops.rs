@@ -1,49 +1,10 @@
 //! `trainer search --fix-ops GENOTYPE`: a bit-only search over a given network (the second
 //! stage of the two-fold baseline), run through the binary at a tiny size.
 
-use std::path::Path;
-use std::process::{Command, Output};
-
 use quantnas_core::arch::{Bits, Genotype, Residual, SearchSpace};
 
 mod common;
-use common::{repo, temp_dir};
-
-fn trainer(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_trainer"))
-        .args(args)
-        .output()
-        .expect("run trainer")
-}
-
-/// `trainer search` with a tiny schedule on Set5, `extra` appended.
-fn tiny_search(out: &Path, extra: &[&str]) -> Output {
-    let set5 = repo("data/Set5");
-    let set5 = set5.to_str().expect("utf-8 path");
-    let out = out.to_str().expect("utf-8 path");
-    let mut args = vec![
-        "search",
-        "--quiet",
-        "--epochs",
-        "2",
-        "--iters-per-epoch",
-        "2",
-        "--batch",
-        "2",
-        "--lr-size",
-        "8",
-        "--workers",
-        "1",
-        "--train-data",
-        set5,
-        "--val-data",
-        set5,
-        "--out",
-        out,
-    ];
-    args.extend_from_slice(extra);
-    trainer(&args)
-}
+use common::{temp_dir, tiny_search_cli as tiny_search, trainer_bin as trainer};
 
 #[test]
 fn fix_ops_searches_only_the_bit_widths_of_the_given_network() {

@@ -7,12 +7,22 @@
 //! (`(α_current − α_candidate) / ΔBitOps`, costs of the whole network at 32×32 LR from core's
 //! counter, so the shared Basic cells count three times). A genotype within budget is
 //! returned unchanged, so without a binding budget the result is the argmax.
+//!
+//! Alphas alone are a poor guide to *which* slot to cut: the least decided slot is often the
+//! one whose quantization hurts most (a search that ended above budget with an undecided
+//! upsample conv had that conv cut to 4 bits, and retrained 0.7 dB below the others). So
+//! [`budget_candidates`] offers several budgeted genotypes — the greedy after each of the
+//! [`BUDGET_CANDIDATES`] best first moves — and the search keeps the one whose child network,
+//! with the supernet's weights, scores best on the validation images.
 
 use anyhow::{Result, bail};
 use quantnas_core::arch::{Choice, Genotype, Slot};
 use quantnas_core::cost::reported_bitops;
 
 use super::alphas::SearchBits;
+
+/// How many budgeted genotypes the search compares on validation (one per first move).
+pub const BUDGET_CANDIDATES: usize = 8;
 
 /// BitOps@32×32 of `g`.
 fn bitops(g: &Genotype) -> Result<u64> {
@@ -24,6 +34,71 @@ fn alpha_index(slot: &Slot, choice: Choice, bits: &SearchBits) -> Option<usize> 
     let op = slot.candidates.iter().position(|&o| o == choice.op)?;
     let b = bits.0.iter().position(|&b| b == choice.bits)?;
     Some(op * bits.len() + b)
+}
+
+/// One slot changed to a cheaper choice.
+#[derive(Clone, Copy, Debug)]
+struct Move {
+    /// Alpha given up per BitOps saved.
+    loss: f64,
+    slot: usize,
+    to: Choice,
+    /// BitOps@32×32 after the move.
+    cost: u64,
+}
+
+/// Every move of `g` (costing `cost`) to a cheaper searched choice, best (least alpha
+/// given up per BitOps saved) first; ties keep slot and candidate order.
+fn cheaper_moves(
+    g: &Genotype,
+    cost: u64,
+    slots: &[Slot],
+    bits: &SearchBits,
+    alphas: &[Vec<f32>],
+) -> Result<Vec<Move>> {
+    let mut moves = Vec::new();
+    for (s, slot) in slots.iter().enumerate() {
+        let Some(cur) = alpha_index(slot, g.choices[s], bits) else {
+            bail!("slot {} holds a choice the search did not have", slot.name);
+        };
+        for (i, &a) in alphas[s].iter().enumerate() {
+            let to = Choice {
+                op: slot.candidates[i / bits.len()],
+                bits: bits.0[i % bits.len()],
+            };
+            let mut trial = g.clone();
+            trial.choices[s] = to;
+            let c = bitops(&trial)?;
+            if c >= cost {
+                continue;
+            }
+            let loss = f64::from(alphas[s][cur] - a).max(0.0) / (cost - c) as f64;
+            moves.push(Move {
+                loss,
+                slot: s,
+                to,
+                cost: c,
+            });
+        }
+    }
+    moves.sort_by(|a, b| a.loss.total_cmp(&b.loss));
+    Ok(moves)
+}
+
+/// Applies `m` to `g` and describes it as `slot: op@bits -> op@bits (G -> G GBitOps)`.
+fn apply(g: &mut Genotype, m: Move, cost: u64, slots: &[Slot]) -> String {
+    let from = g.choices[m.slot];
+    g.choices[m.slot] = m.to;
+    format!(
+        "{}: {}@{} -> {}@{} ({:.3} -> {:.3} GBitOps)",
+        slots[m.slot].name,
+        from.op,
+        from.bits,
+        m.to.op,
+        m.to.bits,
+        cost as f64 / 1e9,
+        m.cost as f64 / 1e9
+    )
 }
 
 /// `start` (normally the argmax genotype) moved, slot by slot, to cheaper choices among the
@@ -45,51 +120,58 @@ pub fn within_budget(
     let mut moves = Vec::new();
     let mut cost = bitops(&g)?;
     while cost > max_bitops {
-        // (loss of alpha per BitOps saved, slot, new choice, new cost)
-        let mut best: Option<(f64, usize, Choice, u64)> = None;
-        for (s, slot) in slots.iter().enumerate() {
-            let Some(cur) = alpha_index(slot, g.choices[s], bits) else {
-                bail!("slot {} holds a choice the search did not have", slot.name);
-            };
-            for (i, &a) in alphas[s].iter().enumerate() {
-                let cand = Choice {
-                    op: slot.candidates[i / bits.len()],
-                    bits: bits.0[i % bits.len()],
-                };
-                let mut trial = g.clone();
-                trial.choices[s] = cand;
-                let c = bitops(&trial)?;
-                if c >= cost {
-                    continue;
-                }
-                let loss = f64::from(alphas[s][cur] - a).max(0.0) / (cost - c) as f64;
-                if best.as_ref().is_none_or(|b| loss < b.0) {
-                    best = Some((loss, s, cand, c));
-                }
-            }
-        }
-        let Some((_, s, cand, c)) = best else {
+        let Some(&m) = cheaper_moves(&g, cost, slots, bits, alphas)?.first() else {
             bail!(
                 "no genotype of this space fits {:.3} GBitOps (the cheapest costs {:.3})",
                 max_bitops as f64 / 1e9,
                 cost as f64 / 1e9
             );
         };
-        let from = g.choices[s];
-        moves.push(format!(
-            "{}: {}@{} -> {}@{} ({:.3} -> {:.3} GBitOps)",
-            slots[s].name,
-            from.op,
-            from.bits,
-            cand.op,
-            cand.bits,
-            cost as f64 / 1e9,
-            c as f64 / 1e9
-        ));
-        g.choices[s] = cand;
-        cost = c;
+        moves.push(apply(&mut g, m, cost, slots));
+        cost = m.cost;
     }
     Ok((g, moves))
+}
+
+/// Budgeted genotypes to choose from: for each of the `n` best first moves of `start`, that
+/// move followed by [`within_budget`]'s greedy, without duplicates. The first is
+/// `within_budget`'s own result; a `start` within budget gives only itself.
+///
+/// # Errors
+/// As [`within_budget`].
+pub fn budget_candidates(
+    start: &Genotype,
+    slots: &[Slot],
+    bits: &SearchBits,
+    alphas: &[Vec<f32>],
+    max_bitops: u64,
+    n: usize,
+) -> Result<Vec<(Genotype, Vec<String>)>> {
+    let cost = bitops(start)?;
+    if cost <= max_bitops {
+        return Ok(vec![(start.clone(), Vec::new())]);
+    }
+    let mut out: Vec<(Genotype, Vec<String>)> = Vec::new();
+    for m in cheaper_moves(start, cost, slots, bits, alphas)?
+        .into_iter()
+        .take(n.max(1))
+    {
+        let mut g = start.clone();
+        let first = apply(&mut g, m, cost, slots);
+        // A first move may lead where no genotype fits; the greedy's own path is checked
+        // by the caller's first candidate.
+        let Ok((g, rest)) = within_budget(&g, slots, bits, alphas, max_bitops) else {
+            continue;
+        };
+        if out.iter().all(|(o, _)| *o != g) {
+            out.push((g, std::iter::once(first).chain(rest).collect()));
+        }
+    }
+    if out.is_empty() {
+        // No first move reaches the budget: within_budget's error says why.
+        within_budget(start, slots, bits, alphas, max_bitops)?;
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -156,6 +238,30 @@ mod tests {
             bitops(&undone).unwrap() > budget,
             "the greedy went past the budget: {last}"
         );
+    }
+
+    #[test]
+    fn candidates_start_with_the_greedy_and_all_fit() {
+        let slots = SearchSpace::BasicB.slots();
+        let (bits, alphas, argmax) = setup(&slots);
+        let full = bitops(&argmax).unwrap();
+        let loose = budget_candidates(&argmax, &slots, &bits, &alphas, full, 8).unwrap();
+        assert_eq!(loose, vec![(argmax.clone(), Vec::new())]);
+        let budget = full * 2 / 3;
+        let cands = budget_candidates(&argmax, &slots, &bits, &alphas, budget, 8).unwrap();
+        assert!(cands.len() > 1 && cands.len() <= 8, "{}", cands.len());
+        assert_eq!(
+            cands[0],
+            within_budget(&argmax, &slots, &bits, &alphas, budget).unwrap()
+        );
+        for (i, (g, moves)) in cands.iter().enumerate() {
+            assert!(bitops(g).unwrap() <= budget && !moves.is_empty());
+            assert!(cands[..i].iter().all(|(o, _)| o != g), "duplicate {i}");
+        }
+        // The candidates differ in their first move: each starts from another slot change.
+        let firsts: std::collections::BTreeSet<_> = cands.iter().map(|(_, m)| &m[0]).collect();
+        assert_eq!(firsts.len(), cands.len());
+        assert!(budget_candidates(&argmax, &slots, &bits, &alphas, 1, 8).is_err());
     }
 
     #[test]

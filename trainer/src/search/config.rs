@@ -84,9 +84,11 @@ pub struct SearchConfig {
     #[arg(long, default_value_t = cpu().workers)]
     pub workers: usize,
     /// BitOps budget in GBitOps at 32×32 LR: an argmax genotype above it is moved to
-    /// cheaper choices, the least alpha given up per BitOps saved first (the plain argmax
-    /// is kept as `genotype_argmax.json`; see [`super::budget`]). None by default;
-    /// `trainer pipeline` defaults to 3.
+    /// cheaper choices, the least alpha given up per BitOps saved first, along 8 paths (one
+    /// per best first move); the path whose network, with the supernet's weights, scores
+    /// best on the validation images is kept (the plain argmax is kept as
+    /// `genotype_argmax.json`, every path's score is in the log; see [`super::budget`]).
+    /// None by default; `trainer pipeline` defaults to 3.
     #[arg(long)]
     #[serde(default)]
     pub max_gbitops: Option<f64>,

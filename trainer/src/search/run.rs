@@ -32,7 +32,7 @@ use serde::{Deserialize, Serialize};
 
 use super::alphas::{decisiveness, derive_genotype};
 use super::bitmixer::MixContext;
-use super::budget::within_budget;
+use super::budget::{BUDGET_CANDIDATES, budget_candidates};
 use super::config::SearchConfig;
 use super::draw;
 use super::noise::NoiseSource;
@@ -40,6 +40,7 @@ use super::penalty::BitOpsPenalty;
 use super::schedule::entropy_weight_at;
 use super::step::{IterParams, IterStats, SearchLearner};
 use crate::data::{ImageCache, Loader, LoaderConfig, patch};
+use crate::nn::Upscaler;
 use crate::run::Session;
 use crate::run::checkpoint::{
     STATE_FILE, find, load_module, load_optim, remove, save_module, save_optim, write_atomic,
@@ -48,7 +49,7 @@ use crate::run::dir::{
     LOG_FILE, METRICS_FILE, RunDir, cut_csv, cut_log, read_config_as, write_file_atomic,
 };
 use crate::run::progress::{Progress, ProgressMode};
-use crate::train::validate::{ValImage, load_val};
+use crate::train::validate::{ValImage, load_val, validate as validate_net};
 
 /// Metrics columns, one row per epoch.
 pub const METRICS_HEADER: &str = "epoch,iter,alpha_l1,weight_l1,hw,entropy,mu,val_psnr,weighted_gbitops,argmax_gbitops,max_prob,elapsed_s";
@@ -68,6 +69,41 @@ pub struct SearchState {
     /// it (absent in checkpoints written before it was recorded).
     #[serde(default)]
     pub log_len: Option<u64>,
+    /// Doublings of the penalty in force (see [`budget_feedback`]); 0 in checkpoints of
+    /// searches without a budget or written before it existed.
+    #[serde(default)]
+    pub penalty_doublings: u32,
+}
+
+/// The most doublings of the penalty the budget feedback applies (η·2⁶ = 64 η).
+const MAX_PENALTY_DOUBLINGS: u32 = 6;
+
+/// The penalty's feedback on the budget, applied at the end of every epoch: while the
+/// argmax genotype is above the budget the penalty doubles for the next epoch, once it is
+/// within it halves back towards the configured η. A search whose argmax stays within the
+/// budget (or without one) is never touched; one that drifts above it is pushed back while
+/// the weights can still follow, instead of being cut after the search by moves its
+/// weights never trained for. Returns the log line when the penalty changed.
+fn budget_feedback(config: &SearchConfig, state: &mut SearchState, argmax: f64) -> Option<String> {
+    let max = config.max_gbitops?;
+    let before = state.penalty_doublings;
+    if argmax > (max * 1e9).floor() {
+        state.penalty_doublings = (before + 1).min(MAX_PENALTY_DOUBLINGS);
+    } else {
+        state.penalty_doublings = before.saturating_sub(1);
+    }
+    (state.penalty_doublings != before).then(|| {
+        format!(
+            "argmax {:.3} GBitOps {} the {max} GBitOps budget: penalty η {} for the next epoch",
+            argmax / 1e9,
+            if argmax > (max * 1e9).floor() {
+                "above"
+            } else {
+                "within"
+            },
+            config.penalty * f64::from(1u32 << state.penalty_doublings)
+        )
+    })
 }
 
 /// What a finished search hands back.
@@ -159,6 +195,47 @@ fn validate(l: &SearchLearner, crops: &[ValImage]) -> Result<f64> {
         sum += score_sr(&sr, &v.hr, v.gray, SCALE)?.psnr;
     }
     Ok(sum / crops.len() as f64)
+}
+
+/// BitOps@32×32 of `g` in G.
+fn bitops_g(g: &Genotype) -> Result<f64> {
+    Ok(reported_bitops(&g.graph())? as f64 / 1e9)
+}
+
+/// Index of the budgeted candidate whose child network (the supernet's weights, quantized
+/// as retraining starts) has the best mean PSNR on the whole validation images (ties: the
+/// first, the greedy's), and one log line per candidate.
+fn pick_on_validation(
+    config: &SearchConfig,
+    l: &SearchLearner,
+    candidates: &[(Genotype, Vec<String>)],
+) -> Result<(usize, Vec<String>)> {
+    let images = load_val(&config.val_data)?;
+    let device = l.device.clone().inner();
+    let net = l.net.valid().to_device(&device);
+    let ctx = MixContext {
+        noise: false,
+        ..l.ctx.clone()
+    };
+    let (mut best, mut best_psnr) = (0, f64::NEG_INFINITY);
+    let mut lines = Vec::with_capacity(candidates.len());
+    for (i, (g, moves)) in candidates.iter().enumerate() {
+        let child = net
+            .child(g, &ctx, &device)
+            .with_context(|| format!("budget candidate {}", i + 1))?;
+        let (psnr, _, _) = validate_net(&Upscaler::new(&child, &device), &images)?;
+        if psnr > best_psnr {
+            (best, best_psnr) = (i, psnr);
+        }
+        lines.push(format!(
+            "  candidate {}: {psnr:.3} dB at {:.3} GBitOps after {}",
+            i + 1,
+            bitops_g(g)?,
+            moves.join("; ")
+        ));
+    }
+    lines.push(format!("  kept candidate {}", best + 1));
+    Ok((best, lines))
 }
 
 /// Cuts the search folder back to checkpoint `state` (`None`: to a search that has not
@@ -287,7 +364,7 @@ pub fn search(
         let p = IterParams {
             alpha_lr: config.alpha_lr,
             weight_lr: config.weight_lr_at(it),
-            eta: config.penalty,
+            eta: config.penalty * f64::from(1u32 << state.penalty_doublings),
             mu,
             grad_clip: config.grad_clip,
         };
@@ -421,6 +498,10 @@ fn end_epoch(
     );
     dir.log(&line);
     bar.println(&line);
+    if let Some(change) = budget_feedback(config, state, argmax) {
+        dir.log(&change);
+        bar.println(&change);
+    }
     Ok(())
 }
 
@@ -435,15 +516,28 @@ fn finish(
     let values = l.alphas.values()?;
     let mut genotype = derive_genotype(config.space, config.residual(), slots, &bits, &values)?;
     if let Some(max) = config.max_gbitops {
-        let (budgeted, moves) =
-            within_budget(&genotype, slots, &bits, &values, (max * 1e9).floor() as u64)?;
-        if !moves.is_empty() {
+        let max_bitops = (max * 1e9).floor() as u64;
+        let candidates = budget_candidates(
+            &genotype,
+            slots,
+            &bits,
+            &values,
+            max_bitops,
+            BUDGET_CANDIDATES,
+        )?;
+        // A genotype within budget comes back alone and unmoved: the argmax as it stands.
+        if !candidates[0].1.is_empty() {
             fs::write(dir.path.join("genotype_argmax.json"), genotype.to_json())?;
+            let (best, lines) = pick_on_validation(config, l, &candidates)?;
             dir.log(&format!(
-                "argmax genotype above the {max} GBitOps budget; moved {}",
-                moves.join("; ")
+                "argmax genotype above the {max} GBitOps budget ({:.3}); {} budgeted \
+                 candidates, child networks with the supernet's weights on {}:\n{}",
+                bitops_g(&genotype)?,
+                candidates.len(),
+                config.val_data.display(),
+                lines.join("\n")
             ));
-            genotype = budgeted;
+            genotype = candidates[best].0.clone();
         }
     }
     let report = cost(&genotype.graph(), REPORT_LR_SIDE, REPORT_LR_SIDE)?;
@@ -476,4 +570,33 @@ fn finish(
         max_prob,
         elapsed_s: state.elapsed_s,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::train::Preset;
+
+    #[test]
+    fn budget_feedback_doubles_above_the_budget_and_eases_back_within_it() {
+        let mut config = SearchConfig::preset(Preset::Cpu);
+        let mut state = SearchState::default();
+        // Without a budget nothing changes, whatever the cost.
+        assert_eq!(budget_feedback(&config, &mut state, 1e12), None);
+        assert_eq!(state.penalty_doublings, 0);
+        config.max_gbitops = Some(3.0);
+        // Within budget at the configured η: untouched (such searches are unchanged).
+        assert_eq!(budget_feedback(&config, &mut state, 3e9), None);
+        assert_eq!(state.penalty_doublings, 0);
+        let line = budget_feedback(&config, &mut state, 3.7e9).expect("a change");
+        assert_eq!(state.penalty_doublings, 1);
+        assert!(line.contains("above") && line.contains("η 0.06"), "{line}");
+        for _ in 0..10 {
+            budget_feedback(&config, &mut state, 3.7e9);
+        }
+        assert_eq!(state.penalty_doublings, MAX_PENALTY_DOUBLINGS);
+        let line = budget_feedback(&config, &mut state, 2.9e9).expect("a change");
+        assert_eq!(state.penalty_doublings, MAX_PENALTY_DOUBLINGS - 1);
+        assert!(line.contains("within"), "{line}");
+    }
 }

@@ -13,7 +13,7 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 
 use super::alphas::tensor_to_vec;
-use super::bitmixer::{BitMixer, MixContext};
+use super::bitmixer::{BitMixer, MixContext, MixMode};
 use crate::nn::network::run_graph;
 use crate::nn::{FixedParams, Network, ParamSlot, QConv};
 
@@ -118,8 +118,9 @@ impl Supernet {
     /// The child network of `genotype` with the supernet's weights: each slot takes the
     /// weights of its chosen op and the LSQ steps of its chosen bit width; fixed convs,
     /// batch norms and ADQ are copied. With one-hot alphas and no noise, the supernet and
-    /// this child compute the same function (`shared`/`independent` modes, and `san` up to
-    /// the learned LSQ steps that SAN does not train).
+    /// this child compute the same function in `shared`/`independent` modes; in `san` mode
+    /// the child quantizes with the steps SAN's noise stands for (LSQ's initial rule on the
+    /// current weights), so it is the network a budgeted derivation would retrain.
     pub fn child(&self, genotype: &Genotype, ctx: &MixContext, device: &Device) -> Result<Network> {
         let graph = genotype.graph();
         let mut net = Network::init(&graph, 0, device)?;
@@ -159,7 +160,11 @@ impl Supernet {
                             conv.bits
                         )
                     };
-                    self.mixers[mixer].conv_params(o, j, bi)?
+                    let (w, step) = self.mixers[mixer].conv_params(o, j, bi)?;
+                    // SAN never trains the LSQ steps: its noise stands in for a quantizer
+                    // with LSQ's initial step of the current weights, which `from_weights`
+                    // computes.
+                    (w, step.filter(|_| ctx.mode != MixMode::San))
                 }
                 Role::Fixed => {
                     let Some(q) = fixed.next() else {

@@ -3,6 +3,7 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 
 use quantnas_core::image::RgbImage8;
 use trainer::imageio::save_png;
@@ -87,4 +88,42 @@ pub fn tiny_search(seed: u64) -> SearchConfig {
     };
     config.validate().unwrap();
     config
+}
+
+/// The trainer binary run with `args` (its status is the caller's to check).
+pub fn trainer_bin(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_trainer"))
+        .args(args)
+        .output()
+        .expect("run trainer")
+}
+
+/// `trainer search` on Set5 with a tiny schedule (2 epochs of 2 iterations of 2 crops of
+/// 8 px, one loader thread) into `out`, `extra` appended.
+pub fn tiny_search_cli(out: &Path, extra: &[&str]) -> Output {
+    let set5 = repo("data/Set5");
+    let set5 = set5.to_str().expect("utf-8 path");
+    let out = out.to_str().expect("utf-8 path");
+    let mut args = vec![
+        "search",
+        "--quiet",
+        "--epochs",
+        "2",
+        "--iters-per-epoch",
+        "2",
+        "--batch",
+        "2",
+        "--lr-size",
+        "8",
+        "--workers",
+        "1",
+        "--train-data",
+        set5,
+        "--val-data",
+        set5,
+        "--out",
+        out,
+    ];
+    args.extend_from_slice(extra);
+    trainer_bin(&args)
 }
