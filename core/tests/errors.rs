@@ -302,7 +302,7 @@ fn corpus() -> Vec<(&'static str, Vec<u8>, Check)> {
             matches!(
                 e,
                 ModelError::Truncated {
-                    what: "4-bit weight codes",
+                    what: "nibble-packed weight codes",
                     ..
                 }
             )

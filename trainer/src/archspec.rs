@@ -7,7 +7,7 @@ use quantnas_core::arch::{Arch, Bits, Choice, Genotype};
 
 /// Parses `--bits` as given on the command line.
 pub fn parse_bits(bits: u32) -> anyhow::Result<Bits> {
-    Bits::new(bits).with_context(|| format!("--bits {bits} is not one of 4, 8, 32"))
+    Bits::try_from(bits).context("--bits")
 }
 
 /// `spec` is `espcn`, `srresnet`, `rfdn` or the path of a genotype JSON file (or of an

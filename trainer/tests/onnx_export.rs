@@ -117,7 +117,8 @@ fn random_models() -> Vec<(String, Model, Vec<Encoding>)> {
     for space in [SearchSpace::BasicA, SearchSpace::BasicB, SearchSpace::Rfdn] {
         for op in space.ops() {
             for bits in Bits::ALL {
-                let four = if bits == Bits::B4 {
+                // Widths of 4 bits and fewer have both containers.
+                let four = if bits.fits_nibble() {
                     both.clone()
                 } else {
                     vec![Encoding::Qdq(FourBit::Int4), Encoding::Exact]

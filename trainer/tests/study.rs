@@ -161,14 +161,56 @@ fn the_tiny_study_runs_skips_resumes_and_reproduces() {
     let alphas = fs::read_to_string(a.join("alpha_dynamics.svg")).unwrap();
     assert!(alphas.matches("<polyline").count() >= 2, "{alphas}");
     assert!(report.contains("(alpha_dynamics.svg)"));
+    // Fig. 8: every mode timed at each of the plan's bit sets, drawn, in the report and
+    // in the claims table (a verdict or an undecided one, never "not run").
+    let timing_text = fs::read_to_string(a.join("search_timing.json")).unwrap();
+    let timing: Value = serde_json::from_str(&timing_text).unwrap();
+    let rows = timing["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 6, "{timing_text}");
+    for (r, (bits, widths)) in rows.iter().zip([
+        ("4", 1),
+        ("4", 1),
+        ("4", 1),
+        ("2,3,4,8", 4),
+        ("2,3,4,8", 4),
+        ("2,3,4,8", 4),
+    ]) {
+        assert_eq!(
+            (r["bits"].as_str().unwrap(), r["widths"].as_u64().unwrap()),
+            (bits, widths)
+        );
+        assert!(r["ms_per_iter"].as_f64().unwrap() > 0.0, "{r}");
+    }
+    assert_eq!(rows[0]["mode"], "shared");
+    assert_eq!(rows[0]["vs_shared"], 1.0);
+    let plot = fs::read_to_string(a.join("search_timing.svg")).unwrap();
+    assert_eq!(
+        plot.matches("<circle").count(),
+        6 + 3,
+        "six points, three legend marks"
+    );
+    assert!(report.contains("## Search step time vs searched bit widths (Fig. 8)"));
+    let fig8 = report
+        .lines()
+        .find(|l| l.starts_with("| SAN is up to 30 %"))
+        .expect("the Fig. 8 claim");
+    assert!(
+        fig8.contains("bits {2,3,4,8}") && !fig8.ends_with("not run yet |"),
+        "{fig8}"
+    );
 
-    // Again: every run is skipped, no run's files are written.
+    // Again: every run is skipped, no run's files are written, the timing is kept.
     let before = stamps(&a);
     let second = study(&["--plan", "tiny"], &a);
     assert_eq!(second.matches("skipped ").count(), 7, "{second}");
     assert!(!second.contains("finished "), "{second}");
     assert_eq!(stamps(&a), before);
     assert_eq!(fs::read_to_string(a.join("results.json")).unwrap(), text);
+    // (measured again, its milliseconds would differ)
+    assert_eq!(
+        fs::read_to_string(a.join("search_timing.json")).unwrap(),
+        timing_text
+    );
 
     // A run that lost its last stages (as after a kill between training and its results
     // entry) is finished again, to the same numbers.

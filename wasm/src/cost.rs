@@ -38,7 +38,7 @@ pub(crate) fn report_json(report: &CostReport) -> Result<String, Failure> {
 }
 
 /// Core's colour for a bit width (`Bits::colour`), which the page puts in its CSS so that
-/// its pictures match the trainer's; an error for a width other than 4, 8 or 32.
+/// its pictures match the trainer's; an error for a width other than 2, 3, 4, 8 or 32.
 #[cfg_attr(target_family = "wasm", wasm_bindgen(js_name = bitsColour))]
 pub fn bits_colour(bits: u32) -> Result<String, Failure> {
     let b = quantnas_core::arch::Bits::try_from(bits).map_err(fail)?;
@@ -46,7 +46,7 @@ pub fn bits_colour(bits: u32) -> Result<String, Failure> {
 }
 
 /// Core's legend label for a bit width (`Bits::label`: `32-bit (float)`); an error for a
-/// width other than 4, 8 or 32.
+/// width other than 2, 3, 4, 8 or 32.
 #[cfg_attr(target_family = "wasm", wasm_bindgen(js_name = bitsLabel))]
 pub fn bits_label(bits: u32) -> Result<String, Failure> {
     let b = quantnas_core::arch::Bits::try_from(bits).map_err(fail)?;

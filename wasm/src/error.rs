@@ -45,7 +45,7 @@ pub enum Error {
     /// A model file that does not load, or an input the model cannot run on.
     #[error(transparent)]
     Model(ModelError),
-    /// A bit width other than 4, 8 or 32.
+    /// A bit width other than 2, 3, 4, 8 or 32.
     #[error(transparent)]
     Bits(#[from] BadBits),
     /// An op name outside core's grammar.

@@ -21,7 +21,7 @@ pub fn scale() -> u32 {
     SCALE as u32
 }
 
-/// Every bit width a layer may take, ascending (4, 8, 32).
+/// Every bit width a layer may take, ascending (2, 3, 4, 8, 32).
 #[cfg_attr(target_family = "wasm", wasm_bindgen(js_name = bitWidths))]
 pub fn bit_widths() -> Vec<u32> {
     Bits::ALL.iter().map(|b| b.get()).collect()
@@ -133,7 +133,7 @@ mod tests {
     #[test]
     fn facts_are_core_s() {
         assert_eq!(scale(), 4);
-        assert_eq!(bit_widths(), [4, 8, 32]);
+        assert_eq!(bit_widths(), [2, 3, 4, 8, 32]);
         assert_eq!(report_lr_side(), 32);
         let refs = parse(&reference_networks());
         assert_eq!(refs.as_array().unwrap().len(), 6);

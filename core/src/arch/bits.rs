@@ -12,19 +12,26 @@ use serde::{Deserialize, Serialize};
 pub struct Bits(u8);
 
 impl Bits {
+    /// 2-bit integer layer (the paper's timing study, Fig. 8, searches 2 and 3 bits too).
+    pub const B2: Bits = Bits(2);
+    /// 3-bit integer layer.
+    pub const B3: Bits = Bits(3);
     /// 4-bit integer layer.
     pub const B4: Bits = Bits(4);
     /// 8-bit integer layer.
     pub const B8: Bits = Bits(8);
     /// Full-precision (f32) layer.
     pub const B32: Bits = Bits(32);
-    /// Every width a layer may take.
-    pub const ALL: [Bits; 3] = [Bits::B4, Bits::B8, Bits::B32];
+    /// Every width a layer may take, ascending.
+    pub const ALL: [Bits; 5] = [Bits::B2, Bits::B3, Bits::B4, Bits::B8, Bits::B32];
+    /// The widths of the paper's mixed-precision search and of its uniform references
+    /// (spec §3): the default searched set.
+    pub const MAIN: [Bits; 2] = [Bits::B4, Bits::B8];
 
-    /// The width, if it is one of 4, 8 or 32.
+    /// The width, if it is one of 2, 3, 4, 8 or 32.
     pub fn new(bits: u32) -> Option<Bits> {
         match bits {
-            4 | 8 | 32 => Some(Bits(bits as u8)),
+            2 | 3 | 4 | 8 | 32 => Some(Bits(bits as u8)),
             _ => None,
         }
     }
@@ -34,7 +41,7 @@ impl Bits {
         u32::from(self.0)
     }
 
-    /// Whether this layer is quantized (4 or 8 bits).
+    /// Whether this layer is quantized (2, 3, 4 or 8 bits).
     pub fn is_quantized(self) -> bool {
         self.0 < 32
     }
@@ -44,6 +51,8 @@ impl Bits {
     /// layer looks the same in both.
     pub fn colour(self) -> &'static str {
         match self.0 {
+            2 => "#8e3b9b",
+            3 => "#f2a541",
             4 => "#e4572e",
             8 => "#2e86ab",
             _ => "#76b041",
@@ -53,6 +62,8 @@ impl Bits {
     /// The width for people, in legends: `4-bit`, `8-bit`, `32-bit (float)`.
     pub fn label(self) -> &'static str {
         match self.0 {
+            2 => "2-bit",
+            3 => "3-bit",
             4 => "4-bit",
             8 => "8-bit",
             _ => "32-bit (float)",
@@ -67,10 +78,18 @@ impl Bits {
     /// Fixed HWGQ activation step for this width (spec §3); `None` at 32 bits.
     pub fn activation_step(self) -> Option<f32> {
         match self.0 {
+            2 => Some(0.635_636_7),
+            3 => Some(0.372_064_6),
             4 => Some(0.213_056_07),
             8 => Some(0.020_300_568),
             _ => None,
         }
+    }
+
+    /// Whether a weight code fits a two's complement nibble (2, 3 and 4 bits): the model
+    /// file packs such codes two to a byte, the ONNX export can store them as `int4`.
+    pub fn fits_nibble(self) -> bool {
+        self.0 <= 4
     }
 
     /// Largest unsigned activation code, `2^b − 1`.
@@ -105,13 +124,13 @@ impl fmt::Display for Bits {
     }
 }
 
-/// A bit width outside {4, 8, 32}.
+/// A bit width outside {2, 3, 4, 8, 32}.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BadBits(pub u32);
 
 impl fmt::Display for BadBits {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "bit width {} is not one of 4, 8, 32", self.0)
+        write!(f, "bit width {} is not one of 2, 3, 4, 8, 32", self.0)
     }
 }
 
@@ -164,8 +183,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_4_8_32_are_widths() {
+    fn only_2_3_4_8_32_are_widths() {
+        assert_eq!(Bits::new(2), Some(Bits::B2));
+        assert_eq!(Bits::new(3), Some(Bits::B3));
         assert_eq!(Bits::new(4), Some(Bits::B4));
+        assert_eq!(Bits::new(1), None);
+        assert_eq!(Bits::new(5), None);
         assert_eq!(Bits::new(32), Some(Bits::B32));
         assert_eq!(Bits::new(16), None);
         assert_eq!(Bits::new(0), None);
@@ -178,6 +201,23 @@ mod tests {
         assert_eq!(Bits::B4.activation_max_code(), 15);
         assert_eq!(Bits::B8.activation_max_code(), 255);
         assert_eq!(Bits::B32.bitops_per_mac(), 1024);
+        assert_eq!(Bits::B2.weight_code_range(), (-2, 1));
+        assert_eq!(Bits::B3.activation_max_code(), 7);
+    }
+
+    /// The steps are the spec's (§3) to f32 precision: HWGQ's optimal uniform steps for a
+    /// half-Gaussian of unit variance.
+    #[test]
+    fn activation_steps_are_the_specs() {
+        for (b, want) in [
+            (Bits::B2, 0.6356366866203315),
+            (Bits::B3, 0.3720645813370479),
+            (Bits::B4, 0.21305606790772952),
+            (Bits::B8, 0.020300567823662602),
+        ] {
+            assert_eq!(b.activation_step(), Some(want as f32), "{b}");
+        }
+        assert_eq!(Bits::B32.activation_step(), None);
     }
 
     #[test]

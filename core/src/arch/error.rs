@@ -51,8 +51,8 @@ pub enum ArchError {
         /// What is wrong with the list.
         reason: &'static str,
     },
-    /// A bit width outside {4, 8, 32}.
-    #[error("slot `{slot}`: bit width {bits} is not one of 4, 8, 32")]
+    /// A bit width outside {2, 3, 4, 8, 32}.
+    #[error("slot `{slot}`: bit width {bits} is not one of 2, 3, 4, 8, 32")]
     BadBits {
         /// Slot name.
         slot: String,

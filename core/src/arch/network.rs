@@ -59,9 +59,9 @@ impl Arch {
     }
 
     /// The fixed reference networks the project compares against (spec §9): ESPCN,
-    /// SRResNet and RFDN, each at every quantized width, widest first.
+    /// SRResNet and RFDN, each at the paper's widths (8 and 4 bits), widest first.
     pub fn references() -> Vec<Arch> {
-        let widths = || Bits::ALL.into_iter().filter(|b| b.is_quantized()).rev();
+        let widths = || Bits::MAIN.into_iter().rev();
         let mut out = Vec::new();
         for make in [
             (|bits| Arch::Espcn { bits }) as fn(Bits) -> Arch,

@@ -381,7 +381,7 @@ mod tests {
                 pad_h,
                 pad_w,
             };
-            for bits in [Bits::B4, Bits::B8] {
+            for bits in Bits::ALL.into_iter().filter(|b| b.is_quantized()) {
                 let (lo, hi) = bits.weight_code_range();
                 let m = max_code(bits);
                 // Small codes, full-range codes and extremes.

@@ -1,7 +1,7 @@
 //! Inference: the integer engine and the fake-quant reference executor.
 //!
 //! [`Engine`] runs any executable [`Graph`](crate::arch::Graph) (the children of the
-//! Basic and RFDN spaces, ESPCN, SRResNet, RFDN) at 4, 8 or 32 bits per layer on any image
+//! Basic and RFDN spaces, ESPCN, SRResNet, RFDN) at 2, 3, 4, 8 or 32 bits per layer on any image
 //! size from the graph's minimum up to [`MAX_INPUT_PIXELS`]. Quantized convs run on integer
 //! codes with `i32` sums ([`hwgq_code`] for activations, LSQ codes for weights) and one
 //! per-channel rescale; 32-bit convs multiply `f32` values, sum in `f64` and round once. The reference executor

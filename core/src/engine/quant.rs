@@ -7,7 +7,7 @@ use crate::arch::{Bits, TWO_POW_23, round_code, round_code_small};
 
 /// Largest activation code of a quantized width, as `u8` (15 or 255).
 pub fn max_code(bits: Bits) -> u8 {
-    // Quantized widths are 4 or 8, so the code fits a byte.
+    // Quantized widths are 2 to 8 bits, so the code fits a byte.
     bits.activation_max_code().min(255) as u8
 }
 
@@ -74,7 +74,7 @@ mod tests {
     /// clip point, a stride through the rest, and the special values.
     #[test]
     fn fast_quantizer_equals_its_plain_twin() {
-        for bits in [Bits::B4, Bits::B8] {
+        for bits in Bits::ALL.into_iter().filter(|b| b.is_quantized()) {
             let step = bits.activation_step().expect("step");
             let m = max_code(bits);
             let mut centres: alloc::vec::Vec<f32> =
@@ -111,7 +111,7 @@ mod tests {
     #[test]
     #[cfg_attr(debug_assertions, ignore = "exhaustive: run with --release")]
     fn fast_quantizer_equals_its_plain_twin_exhaustively() {
-        for bits in [Bits::B4, Bits::B8] {
+        for bits in Bits::ALL.into_iter().filter(|b| b.is_quantized()) {
             let step = bits.activation_step().expect("step");
             let m = max_code(bits);
             let top = step * f32::from(m) * 1.01;

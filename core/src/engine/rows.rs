@@ -182,7 +182,10 @@ pub(crate) mod on {
 pub fn row_loops_agree(isa: Isa) -> Result<(), alloc::string::String> {
     use alloc::format;
     use alloc::vec::Vec;
-    for bits in [crate::arch::Bits::B4, crate::arch::Bits::B8] {
+    for bits in crate::arch::Bits::ALL
+        .into_iter()
+        .filter(|b| b.is_quantized())
+    {
         let step = bits.activation_step().unwrap_or(0.1);
         let max = super::quant::max_code(bits);
         let mut xs: Vec<f32> = Vec::new();

@@ -20,7 +20,7 @@
 //!
 //! record:     1     u8     tag: 1 quantized conv, 2 float conv, 3 batch norm, 4 ADQ
 //!             4     u32    node index in the graph
-//!   tag 1:    1     u8     bits (4 or 8)
+//!   tag 1:    1     u8     bits (2, 3, 4 or 8)
 //!             4     u32    cout
 //!             4     u32    cin / groups
 //!             1     u8     kh
@@ -28,8 +28,8 @@
 //!             4     f32    activation step of the input quantizer
 //!             4·cout f32   weight step per output channel
 //!             n or ⌈n/2⌉   weight codes, n = cout·(cin/groups)·kh·kw, order
-//!                          [cout][cin/groups][kh][kw]; 8-bit: one i8 each; 4-bit: two's
-//!                          complement nibbles, code i in the low nibble of byte i/2 when
+//!                          [cout][cin/groups][kh][kw]; 8-bit: one i8 each; 2- to 4-bit:
+//!                          two's complement nibbles, code i in the low nibble of byte i/2 when
 //!                          i is even and in the high nibble when odd; an odd n leaves the
 //!                          last high nibble 0
 //!   tag 2:    4     u32    cout
@@ -56,7 +56,7 @@ use alloc::vec::Vec;
 
 use serde::{Deserialize, Serialize};
 
-use crate::arch::{Arch, Bits, ConvShape, Graph};
+use crate::arch::{Arch, ConvShape, Graph};
 
 use super::checksum::crc32;
 use super::error::ModelError;
@@ -303,8 +303,8 @@ fn read_record(
             let weight_steps = r.f32s(shape.cout, "weight steps")?;
             let n = shape.weight_count();
             let at = r.pos;
-            let codes = if bits == Bits::B4 {
-                let packed = r.take(n.div_ceil(2) as u64, "4-bit weight codes")?;
+            let codes = if bits.fits_nibble() {
+                let packed = r.take(n.div_ceil(2) as u64, "nibble-packed weight codes")?;
                 unpack_nibbles(packed, n, node, at)?
             } else {
                 r.take(n as u64, "8-bit weight codes")?
@@ -486,6 +486,8 @@ mod tests {
     #[test]
     fn round_trip_is_exact() {
         for arch in [
+            Arch::Espcn { bits: Bits::B2 },
+            Arch::Espcn { bits: Bits::B3 },
             Arch::Espcn { bits: Bits::B4 },
             Arch::Espcn { bits: Bits::B32 },
             Arch::Genotype {

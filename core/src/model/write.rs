@@ -3,8 +3,6 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use crate::arch::Bits;
-
 use super::checksum::crc32;
 use super::error::ModelError;
 use super::format::{
@@ -69,7 +67,7 @@ impl Model {
                             dims(&mut out);
                             out.extend_from_slice(&act_step.to_le_bytes());
                             put_f32s(&mut out, weight_steps);
-                            if *bits == Bits::B4 {
+                            if bits.fits_nibble() {
                                 for pair in codes.chunks(2) {
                                     let lo = pair[0] as u8 & 0x0F;
                                     let hi = pair.get(1).map_or(0, |&q| q as u8 & 0x0F);

@@ -22,7 +22,7 @@ pub struct TrainStepArgs {
     /// Network: `espcn`, `srresnet`, `rfdn` or a genotype JSON file.
     #[arg(long, default_value = "espcn")]
     pub arch: String,
-    /// Bits (4, 8, 32; default 8 for fixed networks).
+    /// Bits (2, 3, 4, 8, 32; default 8 for fixed networks).
     #[arg(long)]
     pub bits: Option<u32>,
     /// Samples per step.

@@ -26,7 +26,7 @@ pub struct QConv {
     /// be exported. On `ln s` the same update is a 0.1 % relative change and the step stays
     /// positive.
     pub log_step: Option<Param<Tensor<1>>>,
-    /// Weight and activation bits (4, 8 or 32).
+    /// Weight and activation bits (2, 3, 4, 8 or 32).
     pub bits: u32,
     /// Stride (both axes).
     pub stride: usize,

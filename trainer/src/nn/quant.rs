@@ -356,7 +356,7 @@ mod tests {
 
     #[test]
     fn fused_hwgq_equals_the_composed_quantizer() {
-        for bits in [Bits::B4, Bits::B8] {
+        for bits in Bits::ALL.into_iter().filter(|b| b.is_quantized()) {
             let step = bits.activation_step().unwrap();
             let clip = activation_clip(bits).unwrap();
             assert_same_as_composed(

@@ -16,15 +16,14 @@ use quantnas_core::arch::{Bits, Choice, Genotype, Residual, SearchSpace, Slot};
 pub struct SearchBits(pub Vec<Bits>);
 
 impl SearchBits {
-    /// Parses `4,8` style lists; widths must be 4, 8 or 32 and distinct.
+    /// Parses `4,8` style lists; widths must be core's ([`Bits::new`]) and distinct.
     pub fn parse(text: &str) -> anyhow::Result<Self> {
         let mut bits = Vec::new();
         for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             let n: u32 = part
                 .parse()
                 .map_err(|_| anyhow::anyhow!("`{part}` in --bits is not a number"))?;
-            let b =
-                Bits::new(n).ok_or_else(|| anyhow::anyhow!("--bits {n} is not one of 4, 8, 32"))?;
+            let b = Bits::try_from(n).map_err(|e| anyhow::anyhow!("--bits: {e}"))?;
             anyhow::ensure!(!bits.contains(&b), "--bits lists {n} twice");
             bits.push(b);
         }
@@ -265,7 +264,15 @@ mod tests {
             vec![Bits::B4, Bits::B8]
         );
         assert!(SearchBits::parse("4,4").is_err());
-        assert!(SearchBits::parse("2").is_err());
+        assert_eq!(
+            SearchBits::parse("2,3").expect("ok").0,
+            vec![Bits::B2, Bits::B3]
+        );
+        let e = SearchBits::parse("5").unwrap_err().to_string();
+        assert!(
+            e.contains("bit width 5 is not one of 2, 3, 4, 8, 32"),
+            "{e}"
+        );
         assert!(SearchBits::parse("").is_err());
     }
 

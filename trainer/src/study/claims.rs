@@ -9,6 +9,7 @@ use quantnas_core::arch::Residual;
 
 use super::plan::Method;
 use super::results::Entry;
+use super::timing::Timing;
 use crate::search::bitmixer::MixMode;
 
 /// A configuration: everything about a run but its seed.
@@ -244,8 +245,8 @@ fn finish(claim: &'static str, evidence: String, gains: &[f64], noise: f64) -> C
 /// times the network's (Table 1 compares QuantNAS Basic's 2.6 GBitOps with ESPCN's 2.3).
 pub const SAME_BITOPS: f64 = 1.15;
 
-/// Every claim of spec §10, judged on `entries`.
-pub fn claims(entries: &[Entry]) -> Vec<Claim> {
+/// Every claim of spec §10, judged on `entries` and the search-step `timing`.
+pub fn claims(entries: &[Entry], timing: Option<&Timing>) -> Vec<Claim> {
     let gs = groups(entries);
     let noise = seed_noise(&gs);
     let mut out = Vec::new();
@@ -310,12 +311,7 @@ pub fn claims(entries: &[Entry]) -> Vec<Claim> {
         },
     ));
     out.push(mixed_vs_uniform(&gs, noise));
-    out.push(finish(
-        "SAN is up to 30 % faster per search step than shared weights, more so with more bit widths (Fig. 8)",
-        "the study does not time search steps yet (`trainer bench search-step`)".into(),
-        &[],
-        noise,
-    ));
+    out.push(super::timing::claim(timing));
     out
 }
 
@@ -421,7 +417,7 @@ mod tests {
             e
         };
         let claim = |entries: &[Entry]| {
-            claims(entries)
+            claims(entries, None)
                 .into_iter()
                 .find(|c| c.claim.contains("two-fold"))
                 .expect("a two-fold row")
@@ -479,7 +475,7 @@ mod tests {
         assert_eq!(gs[0].seeds, [1, 2]);
         let (m, s) = gs[0].set14.unwrap_or_default();
         assert!((m - 26.5).abs() < 1e-12 && (s - 0.5f64.sqrt()).abs() < 1e-12);
-        let c = claims(&entries);
+        let c = claims(&entries, None);
         let san = c
             .iter()
             .find(|c| c.claim.starts_with("SAN beats"))
@@ -491,7 +487,7 @@ mod tests {
         for (shared, verdict) in [(27.3, Verdict::DoesNotHold), (25.7, Verdict::Holds)] {
             let mut e = entries.clone();
             e[2] = run(MixMode::Shared, 0.03, 1, shared, 3.0);
-            let v = claims(&e)
+            let v = claims(&e, None)
                 .into_iter()
                 .find(|c| c.claim.starts_with("SAN beats"))
                 .map(|c| c.verdict);

@@ -12,6 +12,8 @@
 //! DIR/report.md               claims, configurations, runs
 //! DIR/set14_vs_gbitops.svg    Set14 PSNR vs GBitOps, each method's Pareto front
 //! DIR/alpha_dynamics.svg      the searches' mean max softmax per epoch, ± entropy
+//! DIR/search_timing.json      ms per search iteration by mode and bit widths (Fig. 8),
+//! DIR/search_timing.svg       measured once after the runs (the plan's `[timing]`)
 //! ```
 
 pub mod claims;
@@ -23,6 +25,7 @@ pub mod random;
 pub mod report;
 pub mod results;
 pub mod runner;
+pub mod timing;
 
 use std::path::PathBuf;
 
@@ -43,7 +46,9 @@ use runner::{Outcome, execute};
 /// kill run the same command again. After every run, of the runs finished so far:
 /// `DIR/results.json`, `DIR/report.md` (with the claims of the paper and whether they
 /// hold here; the runs still to come are listed), `DIR/set14_vs_gbitops.svg` and
-/// `DIR/alpha_dynamics.svg`.
+/// `DIR/alpha_dynamics.svg`. After the last run, the plan's `[timing]` (ms per search
+/// iteration of each mixing mode as the searched bit widths grow, the paper's Fig. 8) is
+/// measured once into `DIR/search_timing.json` and drawn in `DIR/search_timing.svg`.
 ///
 /// Example: `trainer study --plan cpu --out runs/study` (or `trainer study PLAN.toml --out DIR`)
 #[derive(Debug, Clone, Args)]
@@ -114,7 +119,14 @@ pub fn run(args: &StudyArgs) -> Result<()> {
         .with_context(|| format!("cannot create {}", args.out.display()))?;
     // Computed once (seconds): every report of this invocation shows the same reference.
     let reference = bicubic(&plan)?;
-    let report = |done: &[results::Entry]| -> Result<()> {
+    // The timing kept in the folder, or (`measure`) measured now when missing.
+    let timing = |measure: bool| -> Result<Option<timing::Timing>> {
+        match &plan.timing {
+            Some(t) => timing::load_or_measure(&args.out, t, measure),
+            None => Ok(None),
+        }
+    };
+    let report = |done: &[results::Entry], timing: Option<&timing::Timing>| -> Result<()> {
         let pending: Vec<&str> = plan
             .runs
             .iter()
@@ -124,7 +136,10 @@ pub fn run(args: &StudyArgs) -> Result<()> {
         results::write(&args.out.join("results.json"), done)?;
         plots::pareto_plot(&args.out, done)?;
         plots::alpha_plot(&args.out, done)?;
-        report::write(&args.out, &origin, done, &pending, &reference)
+        if let Some(t) = timing {
+            plots::timing_plot(&args.out, t)?;
+        }
+        report::write(&args.out, &origin, done, &pending, &reference, timing)
     };
     let publish = |done: &[results::Entry]| -> Result<()> {
         let Some(dir) = &args.publish else {
@@ -142,7 +157,7 @@ pub fn run(args: &StudyArgs) -> Result<()> {
                 entries.push(e);
             }
         }
-        report(&entries)?;
+        report(&entries, timing(false)?.as_ref())?;
         publish(&entries)?;
         println!(
             "report of {} finished runs of {}: {}",
@@ -173,11 +188,12 @@ pub fn run(args: &StudyArgs) -> Result<()> {
             );
         } else {
             // The report of the runs so far, before the next run starts (hours, maybe).
-            report(&entries)?;
+            report(&entries, timing(false)?.as_ref())?;
             println!("finished {}", r.name);
         }
     }
-    report(&entries)?;
+    // Timed after the runs, on the machine they leave idle (minutes, once).
+    report(&entries, timing(true)?.as_ref())?;
     publish(&entries)?;
     println!("study done: {}", args.out.join("report.md").display());
     Ok(())

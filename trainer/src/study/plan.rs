@@ -35,6 +35,7 @@ use toml::Table;
 
 use super::name::run_folder;
 use super::random::sample;
+use super::timing::TimingPlan;
 use crate::backend::BackendKind;
 use crate::pipeline::{DEFAULT_MAX_GBITOPS, PipelineConfig, TEST_SETS, check_test_sets};
 use crate::search::config::SearchConfig;
@@ -218,6 +219,9 @@ struct PlanFile {
     defaults: Experiment,
     #[serde(rename = "experiment", default)]
     experiments: Vec<Experiment>,
+    /// The search-step timing (paper Fig. 8), if the plan asks for it.
+    #[serde(default)]
+    timing: Option<TimingPlan>,
 }
 
 /// One experiment as written, or the plan's defaults; each key of a settings table is a
@@ -232,7 +236,7 @@ struct Experiment {
     seeds: Option<Vec<u64>>,
     /// `uniform`: the fixed network (`espcn`, `srresnet`, `rfdn`).
     arch: Option<String>,
-    /// `uniform`: bits of every layer (4, 8 or 32).
+    /// `uniform`: bits of every layer (2, 3, 4, 8 or 32).
     bits: Option<u32>,
     /// `random`: the BitOps the drawn network should cost, in GBitOps at 32×32 LR.
     target_gbitops: Option<f64>,
@@ -278,6 +282,8 @@ impl Experiment {
 pub struct Plan {
     /// Every run.
     pub runs: Vec<RunSpec>,
+    /// What to time after the runs (the plan's `[timing]`).
+    pub timing: Option<TimingPlan>,
 }
 
 impl Plan {
@@ -342,7 +348,13 @@ impl Plan {
                 runs.push(r);
             }
         }
-        Ok(Plan { runs })
+        if let Some(t) = &file.timing {
+            t.check().with_context(|| format!("plan {origin}"))?;
+        }
+        Ok(Plan {
+            runs,
+            timing: file.timing,
+        })
     }
 }
 

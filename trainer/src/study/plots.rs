@@ -6,6 +6,7 @@ use anyhow::{Context, Result};
 use plotters::prelude::*;
 
 use super::results::{Entry, Setup};
+use super::timing::Timing;
 use crate::run::dir::write_file_atomic;
 
 /// A labelled series of `(x, y)` points.
@@ -149,6 +150,32 @@ pub fn alpha_plot(dir: &Path, entries: &[Entry]) -> Result<()> {
         &alpha_series(dir, entries)?,
         <[(f64, f64)]>::to_vec,
     )
+}
+
+/// File name of the search-step timing plot in the study folder.
+pub const TIMING_SVG: &str = "search_timing.svg";
+
+/// Milliseconds per search iteration against the number of searched bit widths, one
+/// series per mixing mode (the paper's Fig. 8), written to `dir/`[`TIMING_SVG`].
+///
+/// # Errors
+/// An unwritable file, or a drawing error.
+pub fn timing_plot(dir: &Path, timing: &Timing) -> Result<()> {
+    let mut all: Vec<Series> = Vec::new();
+    for r in &timing.rows {
+        let p = (r.widths as f64, r.ms_per_iter);
+        match all.iter_mut().find(|(l, _)| *l == r.mode) {
+            Some((_, v)) => v.push(p),
+            None => all.push((r.mode.clone(), vec![p])),
+        }
+    }
+    let chart = Chart {
+        caption: "Search iteration time vs searched bit widths",
+        x_desc: "number of searched bit widths",
+        y_desc: "ms per search iteration",
+        points: true,
+    };
+    draw(&dir.join(TIMING_SVG), &chart, &all, <[(f64, f64)]>::to_vec)
 }
 
 /// Titles of a plot, and whether its series are points (else lines).

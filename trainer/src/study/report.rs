@@ -1,6 +1,6 @@
-//! `report.md`: every run, the configurations' means over seeds, the plot and the
-//! claims table, all from the results entries (nothing timed, so the same runs give the
-//! same report).
+//! `report.md`: every run, the configurations' means over seeds, the plots and the
+//! claims table, all from the results entries and the kept search-step timing (measured
+//! once, read back after), so the same runs give the same report.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -8,8 +8,9 @@ use std::path::Path;
 use anyhow::{Context, Result};
 
 use super::claims::{claims, groups, seed_noise};
-use super::plots::{ALPHAS_SVG, PARETO_SVG};
+use super::plots::{ALPHAS_SVG, PARETO_SVG, TIMING_SVG};
 use super::results::{Entry, Score};
+use super::timing::{TIMING_FILE, Timing};
 use crate::run::dir::write_file_atomic;
 
 /// `PSNR / SSIM` or — .
@@ -29,6 +30,7 @@ pub fn markdown(
     entries: &[Entry],
     pending: &[&str],
     bicubic: &[(String, Score)],
+    timing: Option<&Timing>,
 ) -> String {
     let mut md = String::from("# QuantNAS study\n\n");
     let progress = if pending.is_empty() {
@@ -51,7 +53,7 @@ pub fn markdown(
         .collect();
     let _ = writeln!(md, "Bicubic (MATLAB `imresize`): {}.\n", refs.join(", "));
     md += "## Claims (spec §10)\n\n| claim | this study (Set14 PSNR @ GBitOps) | verdict |\n|---|---|---|\n";
-    for c in claims(entries) {
+    for c in claims(entries, timing) {
         let _ = writeln!(
             md,
             "| {} | {} | {} |",
@@ -69,6 +71,9 @@ pub fn markdown(
         md,
         "Comparisons are of configurations that differ in the one setting the claim is about; over several seeds, of their means. At this scale (CPU presets, minutes instead of a GPU-day), compare orderings, not the paper's absolute numbers.\n\n## Set14 PSNR vs BitOps\n\n![Set14 PSNR vs GBitOps]({PARETO_SVG})\n\nEach method's Pareto front is a line (QuantNAS's variants apart).\n\n## Alpha dynamics (with and without entropy regularisation)\n\n![mean max softmax per epoch]({ALPHAS_SVG})\n\nThe mean over slots of the largest softmax probability after each search epoch, for the searches with SAN, ADQ and bits {{4, 8}}; each run's `search/alphas.svg` draws its alphas.\n"
     );
+    if let Some(t) = timing {
+        md += &timing_section(t);
+    }
     let set14_bicubic = bicubic
         .iter()
         .find(|(set, _)| set.eq_ignore_ascii_case("set14"))
@@ -117,6 +122,27 @@ pub fn markdown(
     md
 }
 
+/// The Fig. 8 section: the plot and a table of the kept timing.
+fn timing_section(t: &Timing) -> String {
+    let s = &t.settings;
+    let mut md = format!(
+        "## Search step time vs searched bit widths (Fig. 8)\n\n![ms per search iteration]({TIMING_SVG})\n\nOne search iteration (alpha step + weight step) of the {} supernet with {}, batch {} at {}×{} LR, {} timed iterations after {} warm-up per mode and bit set, the modes interleaved round by round (`trainer bench search-step`'s code), on {}. Measured once and kept in `{TIMING_FILE}`; machine time, not seeds, so it is not remeasured when the study runs again.\n\n| bits | widths | mode | ms / iter | vs shared (median per round) | 95 % interval |\n|---|---|---|---|---|---|\n",
+        t.space, t.residual, s.batch, s.lr_size, s.lr_size, s.iters, s.warmup, t.machine
+    );
+    for r in &t.rows {
+        let ci = r
+            .vs_shared_ci95
+            .map_or_else(|| "—".into(), |(a, b)| format!("{a:.3}–{b:.3}"));
+        let _ = writeln!(
+            md,
+            "| {{{}}} | {} | {} | {:.0} | {:.3} | {ci} |",
+            r.bits, r.widths, r.mode, r.ms_per_iter, r.vs_shared
+        );
+    }
+    md.push('\n');
+    md
+}
+
 /// Writes `dir/report.md` (see [`markdown`]).
 ///
 /// # Errors
@@ -127,11 +153,12 @@ pub fn write(
     entries: &[Entry],
     pending: &[&str],
     bicubic: &[(String, Score)],
+    timing: Option<&Timing>,
 ) -> Result<()> {
     let path = dir.join("report.md");
     write_file_atomic(
         &path,
-        markdown(origin, entries, pending, bicubic).as_bytes(),
+        markdown(origin, entries, pending, bicubic, timing).as_bytes(),
     )
     .with_context(|| format!("writing {}", path.display()))
 }

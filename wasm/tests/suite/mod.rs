@@ -122,7 +122,7 @@ pub fn models_load_with_metadata() {
         assert!(!layers.is_empty(), "{file}");
         for l in layers {
             assert!(
-                [4, 8, 32].contains(&l["bits"].as_u64().unwrap()),
+                [2, 3, 4, 8, 32].contains(&l["bits"].as_u64().unwrap()),
                 "{file}: {l}"
             );
         }

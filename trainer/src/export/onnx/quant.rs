@@ -3,9 +3,9 @@
 //! An activation quantizer is HWGQ (spec §3): `code = round(clamp(x, 0, step·(2^b−1)) /
 //! step)`, dequantized as `code·step` — a Q/DQ pair with scale `step` and zero point 0 into
 //! an unsigned type, whose saturation is the clamp: `uint8` at 8 bits, `uint4` at 4 bits
-//! (or, for 4-bit values in 8-bit containers, a `uint8` pair, a `Clip` at `15·step` and
-//! a second pair).
-//! Weights are stored as their LSQ codes (`int8`, or `int4` at 4 bits) and dequantized per
+//! (or, for fewer bits than the container holds — 4 bits in `uint8`, and 2 and 3 bits,
+//! always in `uint8` — a pair, a `Clip` at `(2^b−1)·step` and a second pair).
+//! Weights are stored as their LSQ codes (`int8`, or `int4` at 2 to 4 bits) and dequantized per
 //! output channel (axis 0) with the LSQ steps. ONNX rounds ties to even where the engine
 //! rounds them away from zero; a tie needs `x/step` to be exactly `k + ½`, which the tests'
 //! one-level tolerance covers.
@@ -37,7 +37,10 @@ pub fn activation(
     four: FourBit,
     hint: &str,
 ) -> String {
-    let int4 = bits == Bits::B4 && four == FourBit::Int4;
+    // `uint4` only where it is the clamp itself (4 bits): 2- and 3-bit codes take the
+    // `uint8` pair and a Clip, since ONNX Runtime's Clip → QuantizeLinear fusion fails on a
+    // `uint4` zero point ("Unexpected data type for QuantizeLinear input y_zero_point").
+    let int4 = four == FourBit::Int4 && bits.activation_max_code() == 15;
     let scale = g.constant(&format!("{hint}.act_step"), |n| {
         tensors::f32s(n, &[], &[step])
     });
@@ -59,11 +62,12 @@ pub fn activation(
         )
     };
     let dq = pair(g, x, "");
-    if bits != Bits::B4 || int4 {
+    let container_max = if int4 { 15 } else { 255 };
+    if bits.activation_max_code() == container_max {
         return dq;
     }
-    // 4-bit codes in uint8: the pair saturates at 255, so clip the dequantized value at
-    // 15·step and quantize again (exact: 15·step/step rounds to 15). Clipping after the
+    // Narrower codes than the container (4-, 3- or 2-bit codes in uint8): the pair saturates at the container's top, so clip the dequantized value at
+    // (2^b − 1)·step and quantize again (exact: that value over step rounds to 2^b − 1). Clipping after the
     // first pair rather than before keeps `Conv → QuantizeLinear` adjacent for the conv
     // that feeds it (ONNX Runtime then fuses that conv into QLinearConv), and the second
     // pair keeps `DequantizeLinear → Conv` for the conv that reads it.
@@ -72,7 +76,7 @@ pub fn activation(
         tensors::f32s(n, &[], &[top])
     });
     let clipped = g.op("Clip", &[&dq, "", &top], &[], &format!("{hint}.clipped"));
-    pair(g, &clipped, "_4bit")
+    pair(g, &clipped, &format!("_{bits}bit"))
 }
 
 /// Emits a conv's weights as codes and a per-output-channel DequantizeLinear; returns
@@ -86,7 +90,7 @@ pub fn weights(
     four: FourBit,
     hint: &str,
 ) -> String {
-    let int4 = bits == Bits::B4 && four == FourBit::Int4;
+    let int4 = bits.fits_nibble() && four == FourBit::Int4;
     let w = g.constant(&format!("{hint}.weight_codes"), |n| {
         tensors::codes(n, dims, codes, int4)
     });
