@@ -14,7 +14,6 @@ use anyhow::{Context, Result};
 use quantnas_core::arch::{Residual, SearchSpace};
 use serde::{Deserialize, Serialize};
 
-use super::claims::{Claim, Verdict};
 use crate::backend::BackendKind;
 use crate::bench::search_step::{SearchStepArgs, measure};
 use crate::run::dir::write_file_atomic;
@@ -158,7 +157,8 @@ fn time(plan: &TimingPlan) -> Result<Timing> {
             rows.push(TimingRow {
                 bits: bits.clone(),
                 widths,
-                mode: super::claims::mode_name(*m),
+                mode: clap::ValueEnum::to_possible_value(m)
+                    .map_or_else(String::new, |v| v.get_name().to_string()),
                 ms_per_iter: t.ms_per_iter,
                 vs_shared: t.ratio,
                 vs_shared_ci95: t.ratio_ci,
@@ -189,128 +189,19 @@ fn machine() -> String {
     format!("{model}, {threads} threads, flex")
 }
 
-/// The claims table's row for Fig. 8: SAN against shared at every bit set. It holds when
-/// SAN is faster at every set (the 95 % interval of its per-round ratio below 1, or the
-/// ratio itself without an interval) and its advantage at the most widths is at least
-/// that at the fewest; it does not hold when shared is faster at some set, or SAN's
-/// advantage at the most widths is smaller than at the fewest, beyond the intervals.
-pub fn claim(t: Option<&Timing>) -> Claim {
-    let claim = "SAN is up to 30 % faster per search step than shared weights, more so with more bit widths (Fig. 8)";
-    let san: Vec<&TimingRow> = t
-        .map(|t| t.rows.iter().filter(|r| r.mode == "san").collect())
-        .unwrap_or_default();
-    if san.is_empty() {
-        return Claim {
-            claim,
-            evidence: "the plan has no [timing] (`trainer bench search-step`)".into(),
-            verdict: Verdict::NotRun,
-        };
-    }
-    let upper = |r: &TimingRow| r.vs_shared_ci95.map_or(r.vs_shared, |c| c.1);
-    let lower = |r: &TimingRow| r.vs_shared_ci95.map_or(r.vs_shared, |c| c.0);
-    let shared_ms = |r: &TimingRow| {
-        t.into_iter()
-            .flat_map(|t| &t.rows)
-            .find(|s| s.mode == "shared" && s.bits == r.bits)
-            .map_or(f64::NAN, |s| s.ms_per_iter)
-    };
-    let parts: Vec<String> = san
-        .iter()
-        .map(|r| {
-            let ci = r
-                .vs_shared_ci95
-                .map(|(a, b)| format!(" [{a:.2}, {b:.2}]"))
-                .unwrap_or_default();
-            format!(
-                "bits {{{}}}: {:.0} vs {:.0} ms, ×{:.2}{ci}",
-                r.bits,
-                r.ms_per_iter,
-                shared_ms(r),
-                r.vs_shared
-            )
-        })
-        .collect();
-    let (first, last) = (san[0], san[san.len() - 1]);
-    let verdict = if san.iter().any(|r| lower(r) > 1.0) || lower(last) > upper(first) {
-        // Shared faster somewhere, or SAN's advantage clearly shrinking with more widths.
-        Verdict::DoesNotHold
-    } else if san.iter().all(|r| upper(r) < 1.0) && last.vs_shared <= first.vs_shared {
-        Verdict::Holds
-    } else {
-        Verdict::WithinNoise
-    };
-    Claim {
-        claim,
-        evidence: format!(
-            "SAN vs shared ms per iteration (median per-round ratio, 95 % interval): {}",
-            parts.join("; ")
-        ),
-        verdict,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn timing(san: &[(f64, Option<(f64, f64)>)]) -> Timing {
-        let mut rows = Vec::new();
-        for (i, &(ratio, ci)) in san.iter().enumerate() {
-            let bits = ["4", "4,8", "3,4,8", "2,3,4,8"][i].to_string();
-            for (mode, r, c) in [("shared", 1.0, None), ("san", ratio, ci)] {
-                rows.push(TimingRow {
-                    bits: bits.clone(),
-                    widths: i + 1,
-                    mode: mode.into(),
-                    ms_per_iter: 100.0 * r,
-                    vs_shared: r,
-                    vs_shared_ci95: c,
-                });
-            }
-        }
-        Timing {
-            settings: TimingPlan {
-                bits: vec![],
-                batch: 1,
-                lr_size: 8,
-                iters: 6,
-                warmup: 1,
-            },
-            space: "basic-b".into(),
-            residual: "adq".into(),
-            machine: "m".into(),
-            rows,
-        }
-    }
-
-    #[test]
-    fn fig8_holds_when_san_is_faster_everywhere_and_more_so_with_more_widths() {
-        assert_eq!(claim(None).verdict, Verdict::NotRun);
-        let holds = timing(&[(0.95, Some((0.9, 0.98))), (0.8, Some((0.75, 0.85)))]);
-        let c = claim(Some(&holds));
-        assert_eq!(c.verdict, Verdict::Holds, "{}", c.evidence);
-        assert!(
-            c.evidence
-                .contains("bits {4,8}: 80 vs 100 ms, ×0.80 [0.75, 0.85]"),
-            "{}",
-            c.evidence
-        );
-        // Faster, but less so with more widths beyond the intervals: not the claim; within
-        // them: undecided.
-        let shrinking = timing(&[(0.8, Some((0.75, 0.85))), (0.95, Some((0.9, 0.98)))]);
-        assert_eq!(claim(Some(&shrinking)).verdict, Verdict::DoesNotHold);
-        let overlapping = timing(&[(0.8, Some((0.75, 0.92))), (0.85, Some((0.8, 0.9)))]);
-        assert_eq!(claim(Some(&overlapping)).verdict, Verdict::WithinNoise);
-        // An interval that reaches 1: undecided; one above it: shared is faster.
-        let unsure = timing(&[(0.95, Some((0.9, 1.02))), (0.9, None)]);
-        assert_eq!(claim(Some(&unsure)).verdict, Verdict::WithinNoise);
-        let slower = timing(&[(1.1, Some((1.05, 1.2))), (0.9, None)]);
-        assert_eq!(claim(Some(&slower)).verdict, Verdict::DoesNotHold);
-    }
-
     #[test]
     fn a_bad_bit_set_is_refused() {
-        let mut p = timing(&[]).settings;
+        let mut p = TimingPlan {
+            bits: vec![],
+            batch: 1,
+            lr_size: 8,
+            iters: 6,
+            warmup: 1,
+        };
         assert!(p.check().is_err(), "no bit set");
         p.bits = vec!["4,8".into(), "4,5".into()];
         let e = format!("{:#}", p.check().unwrap_err());
