@@ -69,7 +69,7 @@ pub struct SearchState {
     /// it (absent in checkpoints written before it was recorded).
     #[serde(default)]
     pub log_len: Option<u64>,
-    /// Doublings of the penalty in force (see [`budget_feedback`]); 0 in checkpoints of
+    /// Doublings of the penalty in force (see `budget_feedback`); 0 in checkpoints of
     /// searches without a budget or written before it existed.
     #[serde(default)]
     pub penalty_doublings: u32,
