@@ -113,11 +113,13 @@ fn a_bitops_budget_moves_the_argmax_under_it() {
         argmax.bitops
     );
     assert_ne!(got.genotype, argmax.genotype);
+    // The budgeted search's own argmax (the budget's feedback on the penalty may have
+    // moved it from the free search's) is kept, and it is above the budget.
     let kept = std::fs::read_to_string(run.join("genotype_argmax.json")).expect("argmax kept");
-    assert_eq!(
-        quantnas_core::arch::Genotype::from_json(&kept).expect("valid"),
-        argmax.genotype
-    );
+    let kept = quantnas_core::arch::Genotype::from_json(&kept).expect("valid");
+    let kept_bitops = quantnas_core::cost::reported_bitops(&kept.graph()).expect("cost");
+    assert!(kept_bitops > argmax.bitops - 1, "{kept_bitops}");
+    assert!(got.bitops <= argmax.bitops - 1);
     let log = std::fs::read_to_string(run.join("log.txt")).expect("log");
     assert!(log.contains("budget"), "the moves are logged");
     // A budget must be positive.
