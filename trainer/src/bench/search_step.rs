@@ -116,7 +116,7 @@ pub fn measure(args: &SearchStepArgs) -> Result<(Vec<ModeTiming>, usize)> {
             _ => format!("{name} {}", backend.name()),
         };
         for &m in &args.mode {
-            rows.push((named(mode_name(m)), m, bits.0.clone(), backend));
+            rows.push((named(m.name()), m, bits.0.clone(), backend));
         }
         if args.fp_floor {
             rows.push((
@@ -235,11 +235,6 @@ pub fn run(args: &SearchStepArgs) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// A mode's name as the command line spells it (`san`, `shared`, `independent`).
-fn mode_name(m: MixMode) -> String {
-    format!("{m:?}").to_lowercase()
 }
 
 #[cfg(test)]

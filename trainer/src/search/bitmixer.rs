@@ -45,6 +45,14 @@ pub enum MixMode {
     Independent,
 }
 
+impl MixMode {
+    /// The name on the command line and in reports (`san`, `shared`, `independent`).
+    pub fn name(self) -> String {
+        clap::ValueEnum::to_possible_value(&self)
+            .map_or_else(String::new, |v| v.get_name().to_string())
+    }
+}
+
 /// Which Δ the SAN noise uses.
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize,

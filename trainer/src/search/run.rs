@@ -87,7 +87,8 @@ const MAX_PENALTY_DOUBLINGS: u32 = 6;
 fn budget_feedback(config: &SearchConfig, state: &mut SearchState, argmax: f64) -> Option<String> {
     let max = config.max_gbitops?;
     let before = state.penalty_doublings;
-    if argmax > (max * 1e9).floor() {
+    let above = argmax > (max * 1e9).floor();
+    if above {
         state.penalty_doublings = (before + 1).min(MAX_PENALTY_DOUBLINGS);
     } else {
         state.penalty_doublings = before.saturating_sub(1);
@@ -96,11 +97,7 @@ fn budget_feedback(config: &SearchConfig, state: &mut SearchState, argmax: f64) 
         format!(
             "argmax {:.3} GBitOps {} the {max} GBitOps budget: penalty η {} for the next epoch",
             argmax / 1e9,
-            if argmax > (max * 1e9).floor() {
-                "above"
-            } else {
-                "within"
-            },
+            if above { "above" } else { "within" },
             config.penalty * f64::from(1u32 << state.penalty_doublings)
         )
     })

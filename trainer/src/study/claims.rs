@@ -62,7 +62,7 @@ impl Config {
 
 /// A mixing mode's command-line name (`shared`, …).
 pub fn mode_name(m: MixMode) -> String {
-    clap::ValueEnum::to_possible_value(&m).map_or_else(String::new, |v| v.get_name().to_string())
+    m.name()
 }
 
 /// The runs of one configuration.

@@ -157,8 +157,7 @@ fn time(plan: &TimingPlan) -> Result<Timing> {
             rows.push(TimingRow {
                 bits: bits.clone(),
                 widths,
-                mode: clap::ValueEnum::to_possible_value(m)
-                    .map_or_else(String::new, |v| v.get_name().to_string()),
+                mode: m.name(),
                 ms_per_iter: t.ms_per_iter,
                 vs_shared: t.ratio,
                 vs_shared_ci95: t.ratio_ci,
