@@ -32,7 +32,7 @@ use serde::{Deserialize, Serialize};
 
 use super::alphas::{decisiveness, derive_genotype};
 use super::bitmixer::MixContext;
-use super::budget::{BUDGET_CANDIDATES, budget_candidates};
+use super::budget::within_budget;
 use super::config::SearchConfig;
 use super::draw;
 use super::noise::NoiseSource;
@@ -40,7 +40,6 @@ use super::penalty::BitOpsPenalty;
 use super::schedule::entropy_weight_at;
 use super::step::{IterParams, IterStats, SearchLearner};
 use crate::data::{ImageCache, Loader, LoaderConfig, patch};
-use crate::nn::Upscaler;
 use crate::run::Session;
 use crate::run::checkpoint::{
     STATE_FILE, find, load_module, load_optim, remove, save_module, save_optim, write_atomic,
@@ -49,7 +48,7 @@ use crate::run::dir::{
     LOG_FILE, METRICS_FILE, RunDir, cut_csv, cut_log, read_config_as, write_file_atomic,
 };
 use crate::run::progress::{Progress, ProgressMode};
-use crate::train::validate::{ValImage, load_val, validate as validate_net};
+use crate::train::validate::{ValImage, load_val};
 
 /// Metrics columns, one row per epoch.
 pub const METRICS_HEADER: &str = "epoch,iter,alpha_l1,weight_l1,hw,entropy,mu,val_psnr,weighted_gbitops,argmax_gbitops,max_prob,elapsed_s";
@@ -192,47 +191,6 @@ fn validate(l: &SearchLearner, crops: &[ValImage]) -> Result<f64> {
         sum += score_sr(&sr, &v.hr, v.gray, SCALE)?.psnr;
     }
     Ok(sum / crops.len() as f64)
-}
-
-/// BitOps@32×32 of `g` in G.
-fn bitops_g(g: &Genotype) -> Result<f64> {
-    Ok(reported_bitops(&g.graph())? as f64 / 1e9)
-}
-
-/// Index of the budgeted candidate whose child network (the supernet's weights, quantized
-/// as retraining starts) has the best mean PSNR on the whole validation images (ties: the
-/// first, the greedy's), and one log line per candidate.
-fn pick_on_validation(
-    config: &SearchConfig,
-    l: &SearchLearner,
-    candidates: &[(Genotype, Vec<String>)],
-) -> Result<(usize, Vec<String>)> {
-    let images = load_val(&config.val_data)?;
-    let device = l.device.clone().inner();
-    let net = l.net.valid().to_device(&device);
-    let ctx = MixContext {
-        noise: false,
-        ..l.ctx.clone()
-    };
-    let (mut best, mut best_psnr) = (0, f64::NEG_INFINITY);
-    let mut lines = Vec::with_capacity(candidates.len());
-    for (i, (g, moves)) in candidates.iter().enumerate() {
-        let child = net
-            .child(g, &ctx, &device)
-            .with_context(|| format!("budget candidate {}", i + 1))?;
-        let (psnr, _, _) = validate_net(&Upscaler::new(&child, &device), &images)?;
-        if psnr > best_psnr {
-            (best, best_psnr) = (i, psnr);
-        }
-        lines.push(format!(
-            "  candidate {}: {psnr:.3} dB at {:.3} GBitOps after {}",
-            i + 1,
-            bitops_g(g)?,
-            moves.join("; ")
-        ));
-    }
-    lines.push(format!("  kept candidate {}", best + 1));
-    Ok((best, lines))
 }
 
 /// Cuts the search folder back to checkpoint `state` (`None`: to a search that has not
@@ -513,28 +471,16 @@ fn finish(
     let values = l.alphas.values()?;
     let mut genotype = derive_genotype(config.space, config.residual(), slots, &bits, &values)?;
     if let Some(max) = config.max_gbitops {
-        let max_bitops = (max * 1e9).floor() as u64;
-        let candidates = budget_candidates(
-            &genotype,
-            slots,
-            &bits,
-            &values,
-            max_bitops,
-            BUDGET_CANDIDATES,
-        )?;
-        // A genotype within budget comes back alone and unmoved: the argmax as it stands.
-        if !candidates[0].1.is_empty() {
+        let (budgeted, moves) =
+            within_budget(&genotype, slots, &bits, &values, (max * 1e9).floor() as u64)?;
+        if !moves.is_empty() {
             fs::write(dir.path.join("genotype_argmax.json"), genotype.to_json())?;
-            let (best, lines) = pick_on_validation(config, l, &candidates)?;
             dir.log(&format!(
-                "argmax genotype above the {max} GBitOps budget ({:.3}); {} budgeted \
-                 candidates, child networks with the supernet's weights on {}:\n{}",
-                bitops_g(&genotype)?,
-                candidates.len(),
-                config.val_data.display(),
-                lines.join("\n")
+                "argmax genotype above the {max} GBitOps budget ({:.3}); moved {}",
+                reported_bitops(&genotype.graph())? as f64 / 1e9,
+                moves.join("; ")
             ));
-            genotype = candidates[best].0.clone();
+            genotype = budgeted;
         }
     }
     let report = cost(&genotype.graph(), REPORT_LR_SIDE, REPORT_LR_SIDE)?;

@@ -37,7 +37,7 @@ use super::name::run_folder;
 use super::random::sample;
 use super::timing::TimingPlan;
 use crate::backend::BackendKind;
-use crate::pipeline::{DEFAULT_MAX_GBITOPS, PipelineConfig, TEST_SETS, check_test_sets};
+use crate::pipeline::{PipelineConfig, TEST_SETS, check_test_sets};
 use crate::search::config::SearchConfig;
 use crate::settings::Preset;
 use crate::train::config::TrainConfig;
@@ -503,7 +503,7 @@ fn preset_of(table: &Table, what: &str) -> Result<Preset> {
 
 /// A pipeline's settings: the search preset with `o.search` on top, then the retraining
 /// preset for it with `o.retrain` on top; the rules `trainer pipeline` applies to
-/// options not given apply to fields not set (budget 3 GBitOps, full-precision entropy).
+/// options not given apply to fields not set (no BitOps budget, full-precision entropy).
 fn pipeline_config(
     o: &Experiment,
     seed: Option<u64>,
@@ -516,9 +516,6 @@ fn pipeline_config(
     )?;
     if let Some(s) = seed {
         search.seed = s;
-    }
-    if !o.search.contains_key("max_gbitops") {
-        search.max_gbitops = Some(DEFAULT_MAX_GBITOPS);
     }
     search
         .finish_preset(o.search.contains_key("entropy_coef"))
@@ -605,12 +602,7 @@ fn edmips(e: &Experiment, o: &Experiment, seed: Option<u64>, datasets: &[PathBuf
     {
         bail!("[search] {k}: an edmips search is over the fixed network `arch` = {arch:?}");
     }
-    let mut bits = bit_search(o, network.space, network.residual, seed, datasets)?;
-    if !o.search.contains_key("max_gbitops") {
-        // The pipeline's default budget is Basic space B's; the fixed network's cheapest
-        // widths may cost more (RFDN's: 8.9 GBitOps), so only a budget asked for applies.
-        bits.search.max_gbitops = None;
-    }
+    let bits = bit_search(o, network.space, network.residual, seed, datasets)?;
     Ok(Job::Edmips { network, bits })
 }
 
@@ -745,7 +737,7 @@ mod tests {
         assert_eq!(c.search.penalty, 0.1);
         assert_eq!(c.search.seed, 5);
         assert_eq!(c.search.batch, cpu.batch);
-        assert_eq!(c.search.max_gbitops, Some(DEFAULT_MAX_GBITOPS));
+        assert_eq!(c.search.max_gbitops, None, "no budget unless asked for");
         assert_eq!(c.retrain.train_steps, 30);
         assert_eq!(p.runs[1].name, "q-s5");
         assert_ne!(p.runs[0].folder, p.runs[1].folder);
