@@ -124,6 +124,9 @@ pub enum Verdict {
     /// None goes the other way beyond the seeds' spread, but not every one goes the
     /// paper's way beyond it either: this study cannot tell.
     WithinNoise,
+    /// A timing comparison whose 95 % intervals leave both answers open: the rounds
+    /// measured cannot tell.
+    WithinTimingNoise,
     /// The study has no run to compare.
     NotRun,
 }
@@ -135,6 +138,7 @@ impl Verdict {
             Verdict::Holds => "holds",
             Verdict::DoesNotHold => "does not hold at this scale",
             Verdict::WithinNoise => "within the seeds' spread: no verdict",
+            Verdict::WithinTimingNoise => "within the timing's 95 % intervals: no verdict",
             Verdict::NotRun => "not run yet",
         }
     }
@@ -451,7 +455,7 @@ pub fn timing_claim(t: Option<&Timing>) -> Claim {
     } else if san.iter().all(|r| upper(r) < 1.0) && last.vs_shared <= first.vs_shared {
         Verdict::Holds
     } else {
-        Verdict::WithinNoise
+        Verdict::WithinTimingNoise
     };
     Claim {
         claim,
@@ -609,11 +613,17 @@ mod tests {
         let overlapping = timing(&[(0.8, Some((0.75, 0.92))), (0.85, Some((0.8, 0.9)))]);
         assert_eq!(
             timing_claim(Some(&overlapping)).verdict,
-            Verdict::WithinNoise
+            Verdict::WithinTimingNoise
         );
         // An interval that reaches 1: undecided; one above it: shared is faster.
         let unsure = timing(&[(0.95, Some((0.9, 1.02))), (0.9, None)]);
-        assert_eq!(timing_claim(Some(&unsure)).verdict, Verdict::WithinNoise);
+        let c = timing_claim(Some(&unsure));
+        assert_eq!(c.verdict, Verdict::WithinTimingNoise);
+        assert!(
+            c.verdict.text().contains("95 % intervals"),
+            "{}",
+            c.verdict.text()
+        );
         let slower = timing(&[(1.1, Some((1.05, 1.2))), (0.9, None)]);
         assert_eq!(timing_claim(Some(&slower)).verdict, Verdict::DoesNotHold);
     }
