@@ -309,3 +309,36 @@ fn convolutions_and_their_gradients_agree_with_flex() {
         }
     }
 }
+
+/// `trainer bench search-step --device cpu,wgpu` times every mode on both in the same
+/// rounds (the command BENCHMARKS.md's GPU rows come from), and each mode's last weight
+/// batch has the same L1 on both: the same computation ran.
+#[test]
+fn bench_search_step_runs_on_wgpu_next_to_flex() {
+    let o = trainer(&[
+        "bench",
+        "search-step",
+        "--device",
+        "cpu,wgpu",
+        "--batch",
+        "1",
+        "--lr-size",
+        "8",
+        "--iters",
+        "1",
+        "--warmup",
+        "0",
+        "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("one JSON object");
+    let l1 = v["last_weight_l1"].as_object().expect("per-row L1");
+    for mode in ["san", "shared", "independent"] {
+        let row = |device: &str| {
+            let name = format!("{mode} {device}");
+            let ms = v["ms_per_iter"][&name].as_f64();
+            assert!(ms.is_some_and(|ms| ms > 0.0), "{name}: {v}");
+            l1[&name].as_f64().unwrap_or(f64::NAN) as f32
+        };
+        close(&format!("{mode}: last weight L1"), row("flex"), row("wgpu"));
+    }
+}

@@ -17,7 +17,7 @@
 //! and work on any backend, with or without autodiff.
 
 use burn::tensor::activation::relu;
-use burn::tensor::{Tensor, TensorData};
+use burn::tensor::{Device, Tensor, TensorData};
 use quantnas_core::arch::{Bits, round_code_nonneg};
 
 /// [`round_code`](quantnas_core::arch::round_code) element-wise, as tensor ops: `sign(x)·(⌊|x|⌋ + [|x| − ⌊|x|⌋ ≥ ½])`.
@@ -57,23 +57,28 @@ pub fn activation_clip(bits: Bits) -> Option<f32> {
         .map(|s| s * bits.activation_max_code() as f32)
 }
 
-/// The input activation of a conv: the HWGQ quantizer at 4 or 8 bits, ReLU at 32.
+/// The input activation of a conv: the HWGQ quantizer at 2 to 8 bits, ReLU at 32.
 ///
 /// HWGQ: `y = clamp(x, 0, step·(2^b−1))`, `q = round(y/step)·step` with the fixed step of
 /// [`Bits::activation_step`]. The gradient is 1 strictly inside the clip range and 0 outside
 /// (burn's clamp passes the gradient where `0 ≤ x ≤ max`).
 ///
-/// Written as `x·m + r` with the mask `m = [0 ≤ x ≤ clip]` and a constant `r`, both from
+/// On the CPU backends it is written as `x·m + r` with the mask `m = [0 ≤ x ≤ clip]` and a constant `r`, both from
 /// one pass over the values ([`straight_through_parts`]): the forward value is the
 /// quantized one, the gradient `m`. Composed from burn ops (clamp = two compares and two
 /// masked fills, then divide, round, multiply and the straight-through sum) the quantizer
 /// was ≈ 13 passes over the tensor per forward and backward; this is 5, with bit-identical
-/// values and gradients (tested against the composed form).
+/// values and gradients (tested against the composed form). On a GPU the composed form
+/// itself runs ([`straight_through_composed`]): the host pass would download every
+/// activation and upload the result, a round trip per conv and step.
 ///
 /// # Shapes
 /// Any; the output has the input's shape.
 pub fn input_activation<const D: usize>(x: Tensor<D>, bits: Bits) -> Tensor<D> {
     match (bits.activation_step(), activation_clip(bits)) {
+        (Some(step), Some(clip)) if !in_host_memory(&x.device()) => {
+            straight_through_composed(x, clip, StraightThrough::Round { step }, None)
+        }
         (Some(step), Some(clip)) => {
             let parts =
                 straight_through_parts(&x, &[(clip, StraightThrough::Round { step })], None);
@@ -83,6 +88,50 @@ pub fn input_activation<const D: usize>(x: Tensor<D>, bits: Bits) -> Tensor<D> {
             }
         }
         _ => relu(x),
+    }
+}
+
+/// Whether `device` keeps its tensors in host memory (flex, ndarray): there the one-pass
+/// host forms of the quantizers apply ([`straight_through_parts`]); elsewhere (CUDA, wgpu)
+/// they would move every activation to the host and back, so the composed tensor
+/// expressions ([`straight_through_composed`]) run on the device instead.
+pub fn in_host_memory(device: &Device) -> bool {
+    // Device equality ignores autodiff: an autodiff flex device is flex.
+    #[cfg(feature = "ndarray")]
+    #[allow(deprecated)] // the ndarray backend is deprecated upstream, still selectable
+    if *device == Device::ndarray() {
+        return true;
+    }
+    *device == Device::flex()
+}
+
+/// One `(clip, kind)` target of [`straight_through_parts`] as the composed burn expression,
+/// with `y = clamp(x, 0, clip)`: `y + (round(y/step)·step − y).detach()` for
+/// [`StraightThrough::Round`], `y + z·σ` for [`StraightThrough::Noise`] (`z` the
+/// standard-normal noise, a constant). The plain twin of the host pass, which equals it bit
+/// for bit in values and gradients (tested), and the form that runs on GPU devices.
+///
+/// # Panics
+/// A `Noise` target without `z`.
+///
+/// # Shapes
+/// `x` and `z` alike; the output has their shape.
+pub fn straight_through_composed<const D: usize>(
+    x: Tensor<D>,
+    clip: f32,
+    kind: StraightThrough,
+    z: Option<Tensor<D>>,
+) -> Tensor<D> {
+    let y = x.clamp(0.0, clip);
+    match kind {
+        StraightThrough::Round { step } => {
+            let q = round_code_tensor(y.clone().div_scalar(step)).mul_scalar(step);
+            y.clone() + (q - y).detach()
+        }
+        StraightThrough::Noise { sigma } => match z {
+            Some(z) => y + z.mul_scalar(sigma),
+            None => panic!("a noise target needs its noise"),
+        },
     }
 }
 
@@ -362,11 +411,7 @@ mod tests {
             assert_same_as_composed(
                 &test_values(clip, step),
                 |x| input_activation(x, bits),
-                |x| {
-                    let y = x.clamp(0.0, clip);
-                    let q = round_code_tensor(y.clone().div_scalar(step)).mul_scalar(step);
-                    y.clone() + (q - y).detach()
-                },
+                |x| straight_through_composed(x, clip, StraightThrough::Round { step }, None),
             );
         }
     }
@@ -394,7 +439,14 @@ mod tests {
                 let (m, r) = parts.into_iter().next().unwrap();
                 x * m + r
             },
-            |x| x.clamp(0.0, clip) + zt.clone().mul_scalar(sigma),
+            |x| {
+                straight_through_composed(
+                    x,
+                    clip,
+                    StraightThrough::Noise { sigma },
+                    Some(zt.clone()),
+                )
+            },
         );
     }
 

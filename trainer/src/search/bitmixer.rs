@@ -28,7 +28,8 @@ use rand::Rng;
 use super::noise::NoiseSource;
 use crate::nn::qconv::{init_weights, log_param};
 use crate::nn::quant::{
-    NoiseFill, StraightThrough, activation_clip, lsq_init_steps, lsq_weight, straight_through_parts,
+    NoiseFill, StraightThrough, activation_clip, in_host_memory, lsq_init_steps, lsq_weight,
+    straight_through_composed, straight_through_parts,
 };
 
 /// How a slot mixes bit widths.
@@ -264,12 +265,42 @@ pub struct SlotInput {
 }
 
 impl SlotInput {
-    /// Prepares `x` for the mixing of `ctx`: one host pass over `x` for all quantized
-    /// widths (see [`straight_through_parts`]); in `san` mode with noise the one
-    /// standard-normal draw for all widths is generated inside that pass.
+    /// Prepares `x` for the mixing of `ctx`. On the CPU backends: one host pass over `x`
+    /// for all quantized widths (see [`straight_through_parts`]), in `san` mode with noise
+    /// generating the one standard-normal draw for all widths inside that pass. On a GPU:
+    /// the composed tensor expressions on the device, with the same draw uploaded
+    /// ([`SlotInput::composed`]).
     pub fn new(x: Tensor<4>, ctx: &MixContext) -> Self {
-        let noisy =
-            ctx.mode == MixMode::San && ctx.noise && ctx.bits.iter().any(|b| b.is_quantized());
+        if in_host_memory(&x.device()) {
+            Self::host_pass(x, ctx)
+        } else {
+            Self::composed(x, ctx)
+        }
+    }
+
+    /// Whether SAN noise is on for `ctx`.
+    fn noisy(ctx: &MixContext) -> bool {
+        ctx.mode == MixMode::San && ctx.noise && ctx.bits.iter().any(|b| b.is_quantized())
+    }
+
+    /// The straight-through target of width `b` in `ctx` (`None` at 32 bits).
+    fn target(x: &Tensor<4>, b: Bits, ctx: &MixContext) -> Option<(f32, StraightThrough)> {
+        let clip = activation_clip(b)?;
+        let kind = if ctx.mode == MixMode::San {
+            StraightThrough::Noise {
+                sigma: activation_sigma(x, b, ctx.delta),
+            }
+        } else {
+            StraightThrough::Round {
+                step: b.activation_step()?,
+            }
+        };
+        Some((clip, kind))
+    }
+
+    /// [`SlotInput::new`] on the CPU backends: one host pass for every width.
+    fn host_pass(x: Tensor<4>, ctx: &MixContext) -> Self {
+        let noisy = Self::noisy(ctx);
         let draw = noisy.then(|| ctx.rng.draw());
         let fill = |c: usize, out: &mut [f32]| {
             if let Some(d) = draw {
@@ -283,19 +314,7 @@ impl SlotInput {
             let targets: Vec<(f32, StraightThrough)> = ctx
                 .bits
                 .iter()
-                .filter_map(|&b| {
-                    let clip = activation_clip(b)?;
-                    let kind = if ctx.mode == MixMode::San {
-                        StraightThrough::Noise {
-                            sigma: activation_sigma(&x, b, ctx.delta),
-                        }
-                    } else {
-                        StraightThrough::Round {
-                            step: b.activation_step()?,
-                        }
-                    };
-                    Some((clip, kind))
-                })
+                .filter_map(|&b| Self::target(&x, b, ctx))
                 .collect();
             straight_through_parts(&x, &targets, noisy.then_some(&fill as NoiseFill<'_>))
         }
@@ -310,6 +329,35 @@ impl SlotInput {
                     None => x.clone().clamp(0.0, c),
                 },
                 None => relu(x.clone()),
+            })
+            .collect();
+        SlotInput {
+            raw: x,
+            per_bit,
+            noisy,
+        }
+    }
+
+    /// [`SlotInput::new`] as tensor expressions on `x`'s device, the plain twin of
+    /// [`SlotInput::host_pass`] (the same values and gradients bit for bit on flex,
+    /// tested). The noise is the same draw of `ctx.rng` (so a seeded search derives the
+    /// same genotype on every device), made on the host and uploaded once per slot input:
+    /// nothing is read back from the device.
+    fn composed(x: Tensor<4>, ctx: &MixContext) -> Self {
+        let noisy = Self::noisy(ctx);
+        let z: Option<Tensor<4>> = noisy.then(|| ctx.rng.normal(x.shape(), &x.device()));
+        let per_bit = ctx
+            .bits
+            .iter()
+            .map(|&b| match activation_clip(b) {
+                // SAN without noise (validation) mixes the plain clipped inputs.
+                Some(clip) if ctx.mode == MixMode::San && !noisy => x.clone().clamp(0.0, clip),
+                _ => match Self::target(&x, b, ctx) {
+                    Some((clip, kind)) => {
+                        straight_through_composed(x.clone(), clip, kind, z.clone())
+                    }
+                    None => relu(x.clone()),
+                },
             })
             .collect();
         SlotInput {
@@ -457,6 +505,58 @@ mod tests {
 
     fn vec4(t: Tensor<4>) -> Vec<f32> {
         t.into_data().try_into_vec::<f32>().unwrap()
+    }
+
+    /// The GPU form of a slot input (tensor expressions, the noise uploaded) against the
+    /// CPU's host pass, on flex: every mode, values and gradients bit for bit.
+    #[test]
+    fn composed_slot_input_equals_the_host_pass() {
+        let d = Device::flex().autodiff();
+        let xs: Vec<f32> = (0..2 * 3 * 40 * 37)
+            .map(|i| (i as f32 * 0.618_034).sin() * 9.0 + 0.4)
+            .collect();
+        for (mode, noise) in [
+            (MixMode::San, true),
+            (MixMode::San, false),
+            (MixMode::Shared, false),
+            (MixMode::Independent, false),
+        ] {
+            let run = |prepare: fn(Tensor<4>, &MixContext) -> SlotInput| {
+                let c = ctx(mode, noise);
+                let x = Tensor::<4>::from_data(TensorData::new(xs.clone(), [2, 3, 40, 37]), &d)
+                    .require_grad();
+                let input = prepare(x.clone(), &c);
+                assert_eq!(input.noisy, noise);
+                let values: Vec<Vec<f32>> = input
+                    .per_bit
+                    .iter()
+                    .map(|t| vec4(t.clone().detach()))
+                    .collect();
+                // Weighted so that each width's gradient counts apart.
+                let loss = input
+                    .per_bit
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, t)| t.mul_scalar(i as f32 + 1.0).sum())
+                    .reduce(|a, b| a + b)
+                    .unwrap();
+                let grad = vec4(x.grad(&loss.backward()).unwrap());
+                (values, grad)
+            };
+            let (host, host_grad) = run(SlotInput::host_pass);
+            let (composed, composed_grad) = run(SlotInput::composed);
+            for (b, (h, c)) in host.iter().zip(&composed).enumerate() {
+                let same = h
+                    .iter()
+                    .zip(c)
+                    .all(|(a, b)| a.to_bits() == b.to_bits() || a == b);
+                assert!(same, "{mode:?} noise {noise}: width {b} differs");
+            }
+            assert_eq!(
+                host_grad, composed_grad,
+                "{mode:?} noise {noise}: gradients"
+            );
+        }
     }
 
     #[test]

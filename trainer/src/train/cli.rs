@@ -23,7 +23,7 @@ pub struct TrainArgs {
     #[arg(long, required_unless_present = "resume")]
     pub arch: Option<String>,
 
-    /// Bits of every layer (4, 8, or 32 = full precision). Default 8 for a fixed network;
+    /// Bits of every layer (2, 3, 4, 8, or 32 = full precision). Default 8 for a fixed network;
     /// for a genotype, its own per-slot bits unless given.
     #[arg(long)]
     pub bits: Option<u32>,
