@@ -340,5 +340,10 @@ fn bench_search_step_runs_on_wgpu_next_to_flex() {
             l1[&name].as_f64().unwrap_or(f64::NAN) as f32
         };
         close(&format!("{mode}: last weight L1"), row("flex"), row("wgpu"));
+        let reserved = v["device_reserved_mib"][&format!("{mode} wgpu")].as_f64();
+        assert!(
+            reserved.is_some_and(|m| m > 0.0),
+            "{mode}: device memory {v}"
+        );
     }
 }

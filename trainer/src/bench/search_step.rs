@@ -86,6 +86,11 @@ pub struct ModeTiming {
     /// L1 of the last weight batch: the same seed, batches and mode on two backends give
     /// nearly the same value, a check that both ran the same computation.
     pub last_weight_l1: f32,
+    /// MiB the device's allocator held after the row's last iteration (cubecl's pools on a
+    /// GPU: at least the peak of live tensors, plus pages kept for reuse; rows on one
+    /// device share the pools, so a later row's figure includes the earlier rows'). `None`
+    /// on the CPU backends, which do not report it.
+    pub device_reserved_mib: Option<f64>,
 }
 
 /// Times the rows of `args`, interleaved round by round. Returns them with the index of
@@ -171,6 +176,14 @@ pub fn measure(args: &SearchStepArgs) -> Result<(Vec<ModeTiming>, usize)> {
             rounds.push(round);
         }
     }
+    let reserved: Vec<Option<f64>> = learners
+        .iter()
+        .map(|l| {
+            l.device
+                .memory_pool_usage()
+                .map(|u| u.bytes_reserved as f64 / f64::from(1u32 << 20))
+        })
+        .collect();
     let reference = args
         .mode
         .iter()
@@ -187,6 +200,7 @@ pub fn measure(args: &SearchStepArgs) -> Result<(Vec<ModeTiming>, usize)> {
                 ratio: median(ratios.clone()),
                 ratio_ci: median_ci95(ratios),
                 last_weight_l1: last_l1[k],
+                device_reserved_mib: reserved[k],
             }
         })
         .collect();
@@ -216,6 +230,7 @@ pub fn run(args: &SearchStepArgs) -> Result<()> {
             "reference": reference_name, "median_round_ratio": per_row(|t| t.ratio.into()),
             "median_round_ratio_ci95": per_row(|t| t.ratio_ci.map_or(serde_json::Value::Null, |(lo, hi)| serde_json::json!([lo, hi]))),
             "last_weight_l1": per_row(|t| f64::from(t.last_weight_l1).into()),
+            "device_reserved_mib": per_row(|t| t.device_reserved_mib.map_or(serde_json::Value::Null, Into::into)),
         });
         println!("{v}");
     } else {
@@ -228,8 +243,12 @@ pub fn run(args: &SearchStepArgs) -> Result<()> {
                 .ratio_ci
                 .map(|(lo, hi)| format!(", 95% CI {lo:.3}–{hi:.3}"))
                 .unwrap_or_default();
+            let memory = t
+                .device_reserved_mib
+                .map(|m| format!("   device memory reserved {m:.0} MiB"))
+                .unwrap_or_default();
             println!(
-                "  {:<20} {:>9.1} ms/iter   {:.3}× {reference_name} (median per round{ci})   last L1 {:.6}",
+                "  {:<20} {:>9.1} ms/iter   {:.3}× {reference_name} (median per round{ci})   last L1 {:.6}{memory}",
                 t.name, t.ms_per_iter, t.ratio, t.last_weight_l1
             );
         }

@@ -145,8 +145,8 @@ impl SearchConfig {
     /// and upsample convs included, and that network retrained worse than one with an 8-bit
     /// upsample conv (Set5 25.67 vs 26.41 dB after 600 QAT steps, same settings). Seeds 1–3
     /// reach 2.91, 3.70 and 2.51 GBitOps at 3e-2; cutting seed 2's to 3 after the search cost
-    /// 0.8 dB on Set14 (`docs/pipeline-cpu/README.md`), so no budget is set by default. (Alpha lr and entropy from a
-    /// sweep over {0.03, 0.04, 0.06} × {0.01, 0.02, 0.05}.)
+    /// 0.8 dB on Set14 (`docs/pipeline-cpu/README.md`), so no budget is set by default.
+    /// (Alpha lr and entropy from a sweep over {0.03, 0.04, 0.06} × {0.01, 0.02, 0.05}.)
     pub fn preset(preset: Preset) -> Self {
         let base = SearchConfig {
             preset,
