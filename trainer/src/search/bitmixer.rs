@@ -298,6 +298,31 @@ impl SlotInput {
         Some((clip, kind))
     }
 
+    /// The slot input of `x` with each quantized width's tensor from `quantized` (called
+    /// once per such width, in order): ReLU at 32 bits and, in `san` mode without noise
+    /// (validation), the plain clipped input.
+    fn assemble(
+        x: Tensor<4>,
+        ctx: &MixContext,
+        noisy: bool,
+        mut quantized: impl FnMut(Bits) -> Tensor<4>,
+    ) -> Self {
+        let per_bit = ctx
+            .bits
+            .iter()
+            .map(|&b| match activation_clip(b) {
+                None => relu(x.clone()),
+                Some(clip) if ctx.mode == MixMode::San && !noisy => x.clone().clamp(0.0, clip),
+                Some(_) => quantized(b),
+            })
+            .collect();
+        SlotInput {
+            raw: x,
+            per_bit,
+            noisy,
+        }
+    }
+
     /// [`SlotInput::new`] on the CPU backends: one host pass for every width.
     fn host_pass(x: Tensor<4>, ctx: &MixContext) -> Self {
         let noisy = Self::noisy(ctx);
@@ -307,7 +332,7 @@ impl SlotInput {
                 d.fill(c, out);
             }
         };
-        // SAN without noise (validation) mixes the plain clipped inputs: nothing to prepare.
+        // SAN without noise mixes the plain clipped inputs: nothing to prepare.
         let mut parts = if ctx.mode == MixMode::San && !noisy {
             Vec::new()
         } else {
@@ -319,23 +344,12 @@ impl SlotInput {
             straight_through_parts(&x, &targets, noisy.then_some(&fill as NoiseFill<'_>))
         }
         .into_iter();
-        let per_bit = ctx
-            .bits
-            .iter()
-            .map(|&b| match activation_clip(b) {
-                // `parts` holds one entry per quantized width, in order.
-                Some(c) => match parts.next() {
-                    Some((m, r)) => x.clone() * m + r,
-                    None => x.clone().clamp(0.0, c),
-                },
-                None => relu(x.clone()),
-            })
-            .collect();
-        SlotInput {
-            raw: x,
-            per_bit,
-            noisy,
-        }
+        let xs = x.clone();
+        Self::assemble(x, ctx, noisy, |_| match parts.next() {
+            // `parts` holds one entry per quantized width, in order.
+            Some((m, r)) => xs.clone() * m + r,
+            None => unreachable!("one part per quantized width"),
+        })
     }
 
     /// [`SlotInput::new`] as tensor expressions on `x`'s device, the plain twin of
@@ -346,25 +360,11 @@ impl SlotInput {
     fn composed(x: Tensor<4>, ctx: &MixContext) -> Self {
         let noisy = Self::noisy(ctx);
         let z: Option<Tensor<4>> = noisy.then(|| ctx.rng.normal(x.shape(), &x.device()));
-        let per_bit = ctx
-            .bits
-            .iter()
-            .map(|&b| match activation_clip(b) {
-                // SAN without noise (validation) mixes the plain clipped inputs.
-                Some(clip) if ctx.mode == MixMode::San && !noisy => x.clone().clamp(0.0, clip),
-                _ => match Self::target(&x, b, ctx) {
-                    Some((clip, kind)) => {
-                        straight_through_composed(x.clone(), clip, kind, z.clone())
-                    }
-                    None => relu(x.clone()),
-                },
-            })
-            .collect();
-        SlotInput {
-            raw: x,
-            per_bit,
-            noisy,
-        }
+        let xs = x.clone();
+        Self::assemble(x, ctx, noisy, |b| match Self::target(&xs, b, ctx) {
+            Some((clip, kind)) => straight_through_composed(xs.clone(), clip, kind, z.clone()),
+            None => unreachable!("a quantized width has a target"),
+        })
     }
 }
 

@@ -120,7 +120,7 @@ impl Supernet {
     /// batch norms and ADQ are copied. With one-hot alphas and no noise, the supernet and
     /// this child compute the same function in `shared`/`independent` modes; in `san` mode
     /// the child quantizes with the steps SAN's noise stands for (LSQ's initial rule on the
-    /// current weights), so it is the network a budgeted derivation would retrain.
+    /// current weights).
     pub fn child(&self, genotype: &Genotype, ctx: &MixContext, device: &Device) -> Result<Network> {
         let graph = genotype.graph();
         let mut net = Network::init(&graph, 0, device)?;
