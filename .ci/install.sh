@@ -38,4 +38,8 @@ if ! ls /usr/share/vulkan/icd.d/lvp_icd*.json >/dev/null 2>&1 \
     mesa-vulkan-drivers libvulkan1
 fi
 
+# LLVM 23.1 for the CUDA backend's build (clippy checks `--features trainer/cuda`): PyPI's
+# SDK where tracel-llvm-bundler looks, instead of its download from GitHub.
+bash scripts/install-cuda-llvm.sh >/dev/null 2>&1 || bash scripts/install-cuda-llvm.sh
+
 bash .ci/install-web.sh

@@ -11,6 +11,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+use burn::tensor::{Shape, Tensor};
 use quantnas_core::arch::{Arch, Bits, Genotype, Residual, SearchSpace};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -19,7 +20,7 @@ use trainer::bench::random_batch;
 use trainer::nn::network::Network;
 use trainer::search::alphas::SearchBits;
 use trainer::search::bitmixer::{MixContext, MixMode, SanDelta};
-use trainer::search::noise::NoiseSource;
+use trainer::search::noise::{NoisePlace, NoiseSource};
 use trainer::search::step::{IterParams, SearchLearner};
 use trainer::train::step::Learner;
 
@@ -173,37 +174,110 @@ fn path(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")
 }
 
+/// A tiny seeded search in `dir/name`: its genotype, log, settings and the metrics
+/// without the wall-time column.
+fn tiny_search(dir: &Path, name: &str, extra: &[&str]) -> [String; 4] {
+    let out = dir.join(name);
+    let o = tiny_search_cli(&out, extra);
+    assert!(
+        o.status.success(),
+        "search {extra:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let read = |f: &str| std::fs::read_to_string(out.join(f)).unwrap();
+    let metrics = read("metrics.csv")
+        .lines()
+        .map(|l| {
+            l.rsplit_once(',')
+                .map_or(l, |(rest, _elapsed)| rest)
+                .to_owned()
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    [
+        read("genotype.json"),
+        read("log.txt"),
+        read("config.json"),
+        metrics,
+    ]
+}
+
 #[test]
 fn a_seeded_search_derives_the_same_genotype_on_wgpu() {
     let dir = temp_dir("wgpu-search");
-    let genotype = |device: &str| {
-        let out = dir.join(device);
-        let o = tiny_search_cli(&out, &["--device", device]);
-        assert!(
-            o.status.success(),
-            "search on {device}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        let log = std::fs::read_to_string(out.join("log.txt")).unwrap();
-        let config = std::fs::read_to_string(out.join("config.json")).unwrap();
-        (
-            std::fs::read_to_string(out.join("genotype.json")).unwrap(),
-            log,
-            config,
-        )
-    };
-    let (flex, flex_log, flex_config) = genotype("cpu");
-    let (wgpu, wgpu_log, wgpu_config) = genotype("wgpu");
+    let [flex, flex_log, flex_config, flex_metrics] =
+        tiny_search(&dir, "cpu", &["--device", "cpu"]);
+    // With the host's noise (on a GPU the default is the device's, whose values differ).
+    let [wgpu, wgpu_log, wgpu_config, wgpu_metrics] =
+        tiny_search(&dir, "wgpu", &["--device", "wgpu", "--noise", "host"]);
     assert_eq!(flex, wgpu, "the derived genotypes differ");
     // Which device ran is in the log and the settings (flex, the default, is left out of
     // config.json so CPU runs keep their files).
-    assert!(flex_log.contains("session on flex"), "{flex_log}");
+    assert!(
+        flex_log.contains("session on flex (SAN noise drawn on the host)"),
+        "{flex_log}"
+    );
     assert!(wgpu_log.contains("session on wgpu"), "{wgpu_log}");
     assert!(!flex_config.contains("backend"), "{flex_config}");
+    assert!(!flex_config.contains("noise"), "{flex_config}");
     assert!(
         wgpu_config.contains(r#""backend": "wgpu""#),
         "{wgpu_config}"
     );
+    assert!(wgpu_config.contains(r#""noise": "host""#), "{wgpu_config}");
+    // Two epochs' rows under the header.
+    assert_eq!(flex_metrics.lines().count(), 3, "{flex_metrics}");
+    assert_eq!(wgpu_metrics.lines().count(), 3, "{wgpu_metrics}");
+}
+
+/// The default on a GPU: SAN's noise drawn on the device. Nothing compares it with flex
+/// (other values), but a seeded search there repeats itself exactly.
+#[test]
+fn a_search_with_device_noise_repeats_itself() {
+    let dir = temp_dir("wgpu-device-noise");
+    let runs: Vec<_> = ["first", "second"]
+        .iter()
+        .map(|name| tiny_search(&dir, name, &["--device", "wgpu"]))
+        .collect();
+    let ([g1, log, _, m1], [g2, _, _, m2]) = (&runs[0], &runs[1]);
+    assert!(log.contains("(SAN noise drawn on the device)"), "{log}");
+    assert_eq!(g1, g2, "the genotypes differ");
+    assert_eq!(m1, m2, "the metrics differ");
+}
+
+/// The device's noise is standard normal, one seed gives one stream, another seed another.
+#[test]
+fn device_noise_is_seeded_and_standard_normal() {
+    let device = devices()[1].autodiff_device().unwrap();
+    let values = |t: Tensor<1>| t.into_data().try_into_vec::<f32>().unwrap();
+    let shape = || Shape::new([200_000]);
+    let s = NoiseSource::at(NoisePlace::Device, 7);
+    assert!(!s.on_host());
+    let first = values(s.normal(shape(), &device));
+    let next = values(s.normal(shape(), &device));
+    s.reseed(7);
+    assert_eq!(
+        values(s.normal(shape(), &device)),
+        first,
+        "reseeding repeats the stream"
+    );
+    s.reseed(8);
+    let other = values(s.normal(shape(), &device));
+    assert_ne!(first, next);
+    assert_ne!(first, other);
+    for v in [&first, &next, &other] {
+        let n = v.len() as f64;
+        let mean = v.iter().map(|&x| f64::from(x)).sum::<f64>() / n;
+        let var = v
+            .iter()
+            .map(|&x| (f64::from(x) - mean).powi(2))
+            .sum::<f64>()
+            / n;
+        let within1 = v.iter().filter(|x| x.abs() < 1.0).count() as f64 / n;
+        assert!(mean.abs() < 0.01, "mean {mean}");
+        assert!((var - 1.0).abs() < 0.02, "variance {var}");
+        assert!((within1 - 0.6827).abs() < 0.005, "P(|z| < 1) = {within1}");
+    }
 }
 
 #[test]
@@ -328,6 +402,9 @@ fn bench_search_step_runs_on_wgpu_next_to_flex() {
         "1",
         "--warmup",
         "0",
+        // The same noise values on both, so the losses can be compared.
+        "--noise",
+        "host",
         "--json",
     ]);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("one JSON object");

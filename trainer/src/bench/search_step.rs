@@ -15,7 +15,7 @@ use crate::backend::BackendKind;
 use crate::data::Batch;
 use crate::search::alphas::SearchBits;
 use crate::search::bitmixer::{MixContext, MixMode, SanDelta};
-use crate::search::noise::NoiseSource;
+use crate::search::noise::{NoisePlace, NoiseSource};
 use crate::search::step::{IterParams, SearchLearner};
 
 /// Time search iterations of every requested mixing mode in one run.
@@ -66,6 +66,11 @@ pub struct SearchStepArgs {
         default_value = "cpu"
     )]
     pub backend: Vec<BackendKind>,
+    /// Where SAN's noise is drawn: auto (host for cpu, device for a GPU), host or device
+    /// (as `trainer search --noise`). `host` makes the rows of two devices draw the same
+    /// values, so their losses can be compared.
+    #[arg(long, value_enum, default_value_t = NoisePlace::Auto)]
+    pub noise: NoisePlace,
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
@@ -142,7 +147,7 @@ pub fn measure(args: &SearchStepArgs) -> Result<(Vec<ModeTiming>, usize)> {
                 delta: SanDelta::Step,
                 bits: bits.clone(),
                 noise: true,
-                rng: NoiseSource::new(1),
+                rng: NoiseSource::at(args.noise.on(&device), 1),
             };
             SearchLearner::new(
                 args.space,

@@ -25,7 +25,15 @@ impl ImageCache {
     /// A missing folder or one without images.
     pub fn open(dir: &Path) -> Result<Self> {
         if !dir.is_dir() {
-            bail!("training data folder {} does not exist", dir.display());
+            let hint = if dir.ends_with(super::download::DIV2K[0].folder) {
+                " (`trainer data download div2k` fetches DIV2K, the paper presets' training set)"
+            } else {
+                ""
+            };
+            bail!(
+                "training data folder {} does not exist{hint}",
+                dir.display()
+            );
         }
         let mut paths = Vec::new();
         collect(dir, &mut paths, 0)?;
@@ -149,4 +157,26 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_div2k_folder_says_how_to_fetch_it() {
+        let missing = std::env::temp_dir().join("quantnas-no-such-dir/DIV2K_train_HR");
+        let e = ImageCache::open(&missing)
+            .map(drop)
+            .expect_err("no folder")
+            .to_string();
+        assert!(e.contains("does not exist"), "{e}");
+        assert!(e.contains("trainer data download div2k"), "{e}");
+        // The `paper` presets train there.
+        assert!(crate::data::download::div2k_train_dir().ends_with("DIV2K_train_HR"));
+        let other = ImageCache::open(Path::new("no-such-folder"))
+            .map(drop)
+            .expect_err("no folder");
+        assert!(!other.to_string().contains("download"), "{other}");
+    }
 }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::{Result, bail};
 use clap::{Args, Subcommand, ValueEnum};
 
-use super::download::{DIV2K, DIV2K_BASE, download};
+use super::download::{DIV2K, DIV2K_BASE, DIV2K_DEFAULT_OUT, download};
 
 /// Dataset commands.
 #[derive(Debug, Clone, Subcommand)]
@@ -46,7 +46,7 @@ pub struct DownloadArgs {
     #[arg(value_enum)]
     pub dataset: DatasetName,
     /// Folder to unpack into.
-    #[arg(long, default_value = "data/DIV2K")]
+    #[arg(long, default_value = DIV2K_DEFAULT_OUT)]
     pub out: PathBuf,
     /// Which split.
     #[arg(long, value_enum, default_value = "train")]

@@ -21,6 +21,14 @@ use sha2::{Digest, Sha256};
 /// Where DIV2K lives.
 pub const DIV2K_BASE: &str = "http://data.vision.ee.ethz.ch/cvl/DIV2K/";
 
+/// Where `trainer data download div2k` unpacks by default.
+pub const DIV2K_DEFAULT_OUT: &str = "data/DIV2K";
+
+/// The training images of a default DIV2K download: the `paper` presets' training data.
+pub fn div2k_train_dir() -> PathBuf {
+    Path::new(DIV2K_DEFAULT_OUT).join(DIV2K[0].folder)
+}
+
 /// One downloadable archive.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Archive {

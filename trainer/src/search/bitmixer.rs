@@ -267,11 +267,11 @@ pub struct SlotInput {
 impl SlotInput {
     /// Prepares `x` for the mixing of `ctx`. On the CPU backends: one host pass over `x`
     /// for all quantized widths (see [`straight_through_parts`]), in `san` mode with noise
-    /// generating the one standard-normal draw for all widths inside that pass. On a GPU:
-    /// the composed tensor expressions on the device, with the same draw uploaded
+    /// generating the one standard-normal draw for all widths inside that pass. On a GPU, or
+    /// with noise drawn on the device: the composed tensor expressions on the device
     /// ([`SlotInput::composed`]).
     pub fn new(x: Tensor<4>, ctx: &MixContext) -> Self {
-        if in_host_memory(&x.device()) {
+        if in_host_memory(&x.device()) && ctx.rng.on_host() {
             Self::host_pass(x, ctx)
         } else {
             Self::composed(x, ctx)
@@ -354,9 +354,10 @@ impl SlotInput {
 
     /// [`SlotInput::new`] as tensor expressions on `x`'s device, the plain twin of
     /// [`SlotInput::host_pass`] (the same values and gradients bit for bit on flex,
-    /// tested). The noise is the same draw of `ctx.rng` (so a seeded search derives the
-    /// same genotype on every device), made on the host and uploaded once per slot input:
-    /// nothing is read back from the device.
+    /// tested). The noise is `ctx.rng`'s: on the device
+    /// ([`NoisePlace::Device`](super::noise::NoisePlace::Device)), or the
+    /// host's draw uploaded once per slot input (the same values on every device, so a
+    /// seeded search derives the same genotype). Nothing is read back from the device.
     fn composed(x: Tensor<4>, ctx: &MixContext) -> Self {
         let noisy = Self::noisy(ctx);
         let z: Option<Tensor<4>> = noisy.then(|| ctx.rng.normal(x.shape(), &x.device()));

@@ -11,7 +11,9 @@ use serde::{Deserialize, Serialize};
 
 use super::alphas::SearchBits;
 use super::bitmixer::{MixMode, SanDelta};
+use super::noise::NoisePlace;
 use crate::backend::{BackendKind, DEVICE_HELP};
+use crate::data::download::div2k_train_dir;
 use crate::settings::{self, Preset, fill_ungiven};
 
 /// Everything a search depends on: the options of `trainer search` (their defaults are
@@ -107,6 +109,14 @@ pub struct SearchConfig {
     // Absent for flex, as for fix_ops: CPU runs keep their config.json and folder names.
     #[serde(default, skip_serializing_if = "BackendKind::is_flex")]
     pub backend: BackendKind,
+    /// Where SAN's noise is drawn: auto (the host for cpu, the device for a GPU), host (the
+    /// same values on every device; a GPU gets them uploaded) or device (burn's generator
+    /// on the GPU: nothing crosses from the host, but the values, and so possibly the
+    /// genotype, are the backend's own; a seeded run still repeats itself there).
+    #[arg(long, value_enum, default_value_t = cpu().noise)]
+    // Absent for auto, as for backend.
+    #[serde(default, skip_serializing_if = "NoisePlace::is_auto")]
+    pub noise: NoisePlace,
 }
 
 fn cpu() -> SearchConfig {
@@ -172,9 +182,20 @@ impl SearchConfig {
             max_gbitops: None,
             fix_ops: None,
             backend: BackendKind::Flex,
+            noise: NoisePlace::Auto,
         };
         match preset {
-            Preset::Paper => base,
+            // The reference code's search shape (batch 32 of 45×45 LR crops, ≈ 78 k
+            // iterations) on DIV2K; it held ≈ 7 GiB of device memory (BENCHMARKS.md), well
+            // inside a 24 GB card.
+            Preset::Paper => SearchConfig {
+                batch: 32,
+                lr_size: 45,
+                iters_per_epoch: 3900,
+                workers: 4,
+                train_data: div2k_train_dir(),
+                ..base
+            },
             Preset::Cpu => SearchConfig {
                 epochs: 10,
                 iters_per_epoch: 25,
@@ -223,7 +244,8 @@ impl SearchConfig {
                 val_crop,
                 workers,
                 max_gbitops,
-                fix_ops
+                fix_ops,
+                noise
             ]
         );
         self.backend = self.backend.resolve()?;
@@ -378,6 +400,20 @@ mod tests {
         let c = from_args(&["--adq", "batchnorm"]).expect("valid");
         assert_eq!(c.residual(), Residual::BatchNorm);
         assert!(from_args(&["--adq", "bn"]).is_err());
+    }
+
+    #[test]
+    fn the_noise_place_is_saved_only_when_given() {
+        // `auto` is left out, so the config.json of every run before `--noise` existed (and
+        // its study folder hash) stays as it was.
+        let c = from_args(&[]).expect("defaults");
+        assert_eq!(c.noise, NoisePlace::Auto);
+        assert!(!serde_json::to_string(&c).unwrap().contains("noise"));
+        let c = from_args(&["--noise", "host"]).expect("valid");
+        let json = serde_json::to_string(&c).unwrap();
+        assert!(json.contains(r#""noise":"host""#), "{json}");
+        assert_eq!(serde_json::from_str::<SearchConfig>(&json).unwrap(), c);
+        assert!(from_args(&["--noise", "gpu"]).is_err());
     }
 
     #[test]

@@ -7,10 +7,59 @@
 //! mostly one multiply each), filled in parallel in fixed chunks (each chunk its own
 //! stream, so the values do not depend on the thread count). The generator is reseeded
 //! every iteration from (seed, iteration), so a resumed search draws the same noise.
+//!
+//! On a GPU the host draw would be uploaded for every slot input (tens of MB per step at
+//! the paper's shape), so there the noise is drawn on the device by burn's own generator
+//! instead ([`NoisePlace`]). Those values depend on the backend: a seeded search repeats
+//! itself on the same device, and `--noise host` gives the CPU's values on any device.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
-use burn::tensor::{Device, Shape, Tensor, TensorData};
+use burn::tensor::{Device, Distribution, Shape, Tensor, TensorData};
+use serde::{Deserialize, Serialize};
+
+use crate::nn::quant::in_host_memory;
+
+/// Where SAN's Gaussian noise is drawn (`--noise`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NoisePlace {
+    /// On the host for the CPU backends, on the device for a GPU.
+    #[default]
+    Auto,
+    /// xoshiro256+ and the ziggurat on the host: the same values on every backend (a GPU
+    /// uploads them once per slot input).
+    Host,
+    /// burn's generator on the device (`Tensor::random`, seeded every iteration): nothing
+    /// crosses from the host, but the values are the backend's own.
+    Device,
+}
+
+impl NoisePlace {
+    /// Whether this is `auto` (left out of `config.json`: runs from before the option
+    /// keep their files and study folder names).
+    pub fn is_auto(&self) -> bool {
+        *self == NoisePlace::Auto
+    }
+
+    /// `auto` made concrete for `device`.
+    pub fn on(self, device: &Device) -> NoisePlace {
+        match self {
+            NoisePlace::Auto if in_host_memory(device) => NoisePlace::Host,
+            NoisePlace::Auto => NoisePlace::Device,
+            p => p,
+        }
+    }
+
+    /// The name in logs.
+    pub fn name(self) -> &'static str {
+        match self {
+            NoisePlace::Auto => "auto",
+            NoisePlace::Host => "host",
+            NoisePlace::Device => "device",
+        }
+    }
+}
 
 /// xoshiro256+ (Blackman & Vigna): fast, 2^256 period, good high bits for floats.
 #[derive(Clone, Debug)]
@@ -58,28 +107,58 @@ pub const NOISE_CHUNK: usize = 1 << 15;
 
 /// The noise generator a forward pass draws from (interior mutability: the supernet's
 /// forward takes `&self`).
-#[derive(Debug)]
-pub struct NoiseSource(RefCell<Xoshiro256>);
-
-impl Clone for NoiseSource {
-    fn clone(&self) -> Self {
-        NoiseSource(RefCell::new(self.0.borrow().clone()))
-    }
+#[derive(Clone, Debug)]
+pub struct NoiseSource {
+    host: RefCell<Xoshiro256>,
+    /// `Some` when drawing on the device: the seed to hand burn's generator before the
+    /// next draw, if it has not had it yet.
+    device_seed: Option<Cell<Option<u64>>>,
 }
 
 impl NoiseSource {
-    /// A source seeded with `seed`.
+    /// A host source seeded with `seed`.
     pub fn new(seed: u64) -> Self {
-        NoiseSource(RefCell::new(Xoshiro256::seed(seed)))
+        NoiseSource {
+            host: RefCell::new(Xoshiro256::seed(seed)),
+            device_seed: None,
+        }
+    }
+
+    /// A source seeded with `seed` that draws at `place` (`auto` is the host's).
+    pub fn at(place: NoisePlace, seed: u64) -> Self {
+        let mut s = NoiseSource::new(seed);
+        if place == NoisePlace::Device {
+            s.device_seed = Some(Cell::new(Some(seed)));
+        }
+        s
+    }
+
+    /// Whether the draws are made on the host (and so can be fused into a host pass).
+    pub fn on_host(&self) -> bool {
+        self.device_seed.is_none()
     }
 
     /// Restarts the stream from `seed`.
+    ///
+    /// On the device the seed is handed over at the next draw. burn's generator is one per
+    /// process and its kernels read it when they run, not when they are queued; a search
+    /// reads its losses back every iteration, which runs the previous iteration's draws
+    /// first, so each iteration's draws follow its own seed.
     pub fn reseed(&self, seed: u64) {
-        *self.0.borrow_mut() = Xoshiro256::seed(seed);
+        *self.host.borrow_mut() = Xoshiro256::seed(seed);
+        if let Some(pending) = &self.device_seed {
+            pending.set(Some(seed));
+        }
     }
 
     /// A standard-normal tensor (no gradient).
     pub fn normal<const D: usize>(&self, shape: Shape, device: &Device) -> Tensor<D> {
+        if let Some(pending) = &self.device_seed {
+            if let Some(seed) = pending.take() {
+                device.seed(seed);
+            }
+            return Tensor::random(shape, Distribution::Normal(0.0, 1.0), device);
+        }
         let data = self.normal_values(shape.num_elements());
         Tensor::from_data(TensorData::new(data, shape), device)
     }
@@ -101,7 +180,7 @@ impl NoiseSource {
     /// consumes it).
     pub fn draw(&self) -> NoiseDraw {
         NoiseDraw {
-            base: self.0.borrow_mut().next_u64(),
+            base: self.host.borrow_mut().next_u64(),
         }
     }
 }

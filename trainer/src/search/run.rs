@@ -252,12 +252,13 @@ pub fn search(
     };
     let bits = config.search_bits()?;
     let device = config.backend.autodiff_device()?;
+    let noise = config.noise.on(&device);
     let ctx = MixContext {
         mode: config.mode,
         delta: config.san_delta,
         bits: bits.0.clone(),
         noise: true,
-        rng: NoiseSource::new(config.seed),
+        rng: NoiseSource::at(noise, config.seed),
     };
     let fresh = SearchLearner::new(
         config.space,
@@ -285,7 +286,11 @@ pub fn search(
         ));
         (fresh, SearchState::default())
     };
-    dir.log(&format!("session on {}", config.backend.describe(&device)));
+    dir.log(&format!(
+        "session on {} (SAN noise drawn on the {})",
+        config.backend.describe(&device),
+        noise.name()
+    ));
 
     let (weight_half, alpha_half) = ImageCache::open(&config.train_data)?.split_alternate()?;
     let loader_cfg = |stream: u64| LoaderConfig {

@@ -19,6 +19,7 @@ use crate::bench::search_step::{SearchStepArgs, measure};
 use crate::run::dir::write_file_atomic;
 use crate::search::alphas::SearchBits;
 use crate::search::bitmixer::MixMode;
+use crate::search::noise::NoisePlace;
 
 /// File of the timing in the study folder.
 pub const TIMING_FILE: &str = "search_timing.json";
@@ -149,6 +150,7 @@ fn time(plan: &TimingPlan) -> Result<Timing> {
             warmup: plan.warmup,
             fp_floor: false,
             backend: vec![BackendKind::Flex],
+            noise: NoisePlace::Auto,
             json: false,
         };
         let (timings, _) = measure(&args)?;

@@ -9,6 +9,7 @@ use quantnas_core::arch::{Arch, Bits};
 use serde::{Deserialize, Serialize};
 
 use crate::backend::{BackendKind, DEVICE_HELP};
+use crate::data::download::div2k_train_dir;
 pub use crate::settings::Preset;
 use crate::settings::{self, fill_ungiven};
 
@@ -127,7 +128,9 @@ impl TrainConfig {
         };
         match preset {
             Preset::Cpu => base,
+            // On DIV2K (`trainer data download div2k`), as the paper.
             Preset::Paper => TrainConfig {
+                train_data: div2k_train_dir(),
                 steps: 300_000,
                 patch: 48,
                 lr: if q { 1e-4 } else { 1e-3 },
