@@ -7,8 +7,8 @@
 use std::fmt;
 use std::str::FromStr;
 
-use anyhow::{Result, bail};
-use burn::tensor::Device;
+use anyhow::{Context, Result, bail};
+use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// A backend and, for a GPU, which device: `--device` on the command line, `backend` in a
@@ -141,6 +141,19 @@ impl BackendKind {
 
 /// CUDA devices on this machine (0 without a driver, or in a build without CUDA).
 #[allow(clippy::unnecessary_wraps)] // fallible in a build with CUDA
+/// Reads a one-element tensor back from its device. A kernel that failed on a GPU (most
+/// often an allocation: a batch or crop too big for the device, or on wgpu for its largest
+/// buffer) surfaces here, as an error instead of burn's panic.
+///
+/// # Errors
+/// The device's failure, with a hint.
+pub fn read_scalar(t: Tensor<1>) -> Result<f32> {
+    t.try_into_scalar::<f32>().context(
+        "reading a result back from the device failed (out of device memory? a smaller \
+         --batch, --lr-size or --patch needs less)",
+    )
+}
+
 fn cuda_devices() -> Result<usize> {
     #[cfg(feature = "cuda")]
     {

@@ -132,7 +132,7 @@ pub(crate) fn batch_norm_into(
 /// Unbiased standard deviation (divides by N − 1) of all values, two-pass in `f64`;
 /// 0 for fewer than 2 values.
 ///
-/// Each pass sums in [`LANES`] interleaved partial sums added at the end (one sequential
+/// Each pass sums in `LANES` (8) interleaved partial sums added at the end (one sequential
 /// `f64` chain is bound by the adder's latency and does not vectorise; this is also a
 /// little more accurate). The result is fixed by the values alone, so the integer path and
 /// the reference executor get the same σ.

@@ -269,7 +269,7 @@ impl SlotInput {
     /// for all quantized widths (see [`straight_through_parts`]), in `san` mode with noise
     /// generating the one standard-normal draw for all widths inside that pass. On a GPU, or
     /// with noise drawn on the device: the composed tensor expressions on the device
-    /// ([`SlotInput::composed`]).
+    /// (`SlotInput::composed`).
     pub fn new(x: Tensor<4>, ctx: &MixContext) -> Self {
         if in_host_memory(&x.device()) && ctx.rng.on_host() {
             Self::host_pass(x, ctx)

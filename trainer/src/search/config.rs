@@ -186,8 +186,8 @@ impl SearchConfig {
         };
         match preset {
             // The reference code's search shape (batch 32 of 45×45 LR crops, ≈ 78 k
-            // iterations) on DIV2K; it held ≈ 7 GiB of device memory (BENCHMARKS.md), well
-            // inside a 24 GB card.
+            // iterations) on DIV2K: ≈ 3.4 GiB of device memory (twice the 1691 MiB measured
+            // at batch 16, BENCHMARKS.md), well inside a 24 GB card.
             Preset::Paper => SearchConfig {
                 batch: 32,
                 lr_size: 45,

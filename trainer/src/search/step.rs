@@ -18,6 +18,7 @@ use super::alphas::{Alphas, SearchBits};
 use super::bitmixer::MixContext;
 use super::penalty::BitOpsPenalty;
 use super::supernet::Supernet;
+use crate::backend::read_scalar;
 use crate::data::Batch;
 use crate::train::clip::clip_grad_norm;
 use crate::train::step::batch_tensors;
@@ -110,10 +111,6 @@ pub fn frozen_copy<M: Module>(module: &M) -> M {
     module.clone().no_grad()
 }
 
-fn scalar(t: Tensor<1>) -> f32 {
-    t.into_scalar::<f32>()
-}
-
 impl SearchLearner {
     /// A fresh learner: a supernet of `space` over the candidates of `slots` with weights
     /// seeded by `seed`, zero alphas over them and `ctx.bits`, and the BitOps penalty at
@@ -164,10 +161,10 @@ impl SearchLearner {
         let hw = self.penalty.loss(&probs, &self.device);
         let ent = self.alphas.entropy();
         let loss = l1.clone() + hw.clone().mul_scalar(p.eta) + ent.clone().mul_scalar(p.mu);
-        s.alpha_l1 = scalar(l1);
-        s.hw = scalar(hw);
-        s.entropy = scalar(ent);
-        s.alpha_loss = scalar(loss.clone());
+        s.alpha_l1 = read_scalar(l1)?;
+        s.hw = read_scalar(hw)?;
+        s.entropy = read_scalar(ent)?;
+        s.alpha_loss = read_scalar(loss.clone())?;
         if !s.alpha_loss.is_finite() {
             bail!(
                 "the alpha loss became {} (L1 {}, BitOps term {}, entropy {})",
@@ -192,12 +189,12 @@ impl SearchLearner {
             .collect();
         let out = self.net.forward(x, &probs, &self.ctx);
         let l1 = (out - y).abs().mean();
-        s.weight_l1 = scalar(l1.clone());
+        s.weight_l1 = read_scalar(l1.clone())?;
         if !s.weight_l1.is_finite() {
             bail!("the weight loss became {}", s.weight_l1);
         }
         let mut grads = GradientsParams::from_grads(l1.backward(), &self.net);
-        s.grad_norm = clip_grad_norm(&self.net, &mut grads, p.grad_clip);
+        s.grad_norm = clip_grad_norm(&self.net, &mut grads, p.grad_clip)?;
         if !s.grad_norm.is_finite() {
             bail!(
                 "the weight gradient norm became {} (loss {})",

@@ -133,7 +133,7 @@ fn alpha_series(study: &Path, entries: &[Entry]) -> Result<Vec<Series>> {
     Ok(out)
 }
 
-/// The alpha-dynamics plot ([`alpha_series`]), written to `dir/`[`ALPHAS_SVG`].
+/// The alpha-dynamics plot (`alpha_series`), written to `dir/`[`ALPHAS_SVG`].
 ///
 /// # Errors
 /// An unreadable `metrics.csv`, an unwritable file, or a drawing error.

@@ -28,7 +28,7 @@ pub struct TrainArgs {
     #[arg(long)]
     pub bits: Option<u32>,
 
-    /// Run folder to create (default: runs/<network>-<seconds since 1970>).
+    /// Run folder to create (default: runs/NETWORK-<seconds since 1970>, NETWORK the network's name).
     #[arg(long, short)]
     pub out: Option<PathBuf>,
 

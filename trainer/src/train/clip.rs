@@ -2,9 +2,12 @@
 //! are scaled by `min(1, max_norm/‖g‖)` with `‖g‖` the norm over all of them together.
 //! burn's own `GradientClipping::Norm` clips each parameter tensor separately.
 
+use anyhow::Result;
 use burn::module::{Module, ModuleVisitor, Param, ParamId};
 use burn::optim::GradientsParams;
 use burn::tensor::Tensor;
+
+use crate::backend::read_scalar;
 
 struct Ids(Vec<(ParamId, usize)>);
 
@@ -38,7 +41,10 @@ macro_rules! by_rank {
 }
 
 /// The global L2 norm of `module`'s gradients in `grads`.
-pub fn grad_norm<M: Module>(module: &M, grads: &GradientsParams) -> f32 {
+///
+/// # Errors
+/// The device failed to compute it (see [`read_scalar`]).
+pub fn grad_norm<M: Module>(module: &M, grads: &GradientsParams) -> Result<f32> {
     let mut ids = Ids(Vec::new());
     module.visit(&mut ids);
     let parts: Vec<Tensor<1>> = ids
@@ -47,15 +53,22 @@ pub fn grad_norm<M: Module>(module: &M, grads: &GradientsParams) -> f32 {
         .filter_map(|&(id, d)| by_rank!(d, sum_sq, grads, id))
         .collect();
     if parts.is_empty() {
-        return 0.0;
+        return Ok(0.0);
     }
-    Tensor::cat(parts, 0).sum().into_scalar::<f32>().sqrt()
+    Ok(read_scalar(Tensor::cat(parts, 0).sum())?.sqrt())
 }
 
 /// Clips the gradients to a global norm of at most `max_norm`; returns the norm before
 /// clipping (NaN or infinite if a gradient is).
-pub fn clip_grad_norm<M: Module>(module: &M, grads: &mut GradientsParams, max_norm: f32) -> f32 {
-    let norm = grad_norm(module, grads);
+///
+/// # Errors
+/// As [`grad_norm`].
+pub fn clip_grad_norm<M: Module>(
+    module: &M,
+    grads: &mut GradientsParams,
+    max_norm: f32,
+) -> Result<f32> {
+    let norm = grad_norm(module, grads)?;
     if norm.is_finite() && norm > max_norm {
         let f = max_norm / (norm + 1e-6);
         let mut ids = Ids(Vec::new());
@@ -64,5 +77,5 @@ pub fn clip_grad_norm<M: Module>(module: &M, grads: &mut GradientsParams, max_no
             by_rank!(d, scale, grads, id, f);
         }
     }
-    norm
+    Ok(norm)
 }
