@@ -139,8 +139,6 @@ impl BackendKind {
     }
 }
 
-/// CUDA devices on this machine (0 without a driver, or in a build without CUDA).
-#[allow(clippy::unnecessary_wraps)] // fallible in a build with CUDA
 /// Reads a one-element tensor back from its device. A kernel that failed on a GPU (most
 /// often an allocation: a batch or crop too big for the device, or on wgpu for its largest
 /// buffer) surfaces here, as an error instead of burn's panic.
@@ -154,6 +152,8 @@ pub fn read_scalar(t: Tensor<1>) -> Result<f32> {
     )
 }
 
+/// CUDA devices on this machine (0 without a driver, or in a build without CUDA).
+#[allow(clippy::unnecessary_wraps)] // fallible in a build with CUDA
 fn cuda_devices() -> Result<usize> {
     #[cfg(feature = "cuda")]
     {
