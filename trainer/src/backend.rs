@@ -8,7 +8,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use anyhow::{Context, Result, bail};
-use burn::tensor::{Device, Tensor};
+use burn::tensor::{Device, Tensor, Transaction};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// A backend and, for a GPU, which device: `--device` on the command line, `backend` in a
@@ -55,8 +55,9 @@ impl BackendKind {
         *self == BackendKind::Flex
     }
 
-    /// `auto` made concrete, and a GPU checked to exist: the first CUDA device, else the
-    /// first wgpu adapter that is a card (not a software rasterizer), else flex.
+    /// `auto` made concrete, and a GPU checked to exist: the first CUDA device (when NVRTC
+    /// loads too), else the first wgpu adapter that is a card (not a software rasterizer),
+    /// else flex.
     ///
     /// # Errors
     /// A backend this build lacks, or a GPU that is not there.
@@ -81,6 +82,7 @@ impl BackendKind {
                          `--device auto` falls back to the CPU)"
                     );
                 }
+                nvrtc_loads()?;
                 Ok(self)
             }
             BackendKind::Wgpu => {
@@ -139,17 +141,35 @@ impl BackendKind {
     }
 }
 
-/// Reads a one-element tensor back from its device. A kernel that failed on a GPU (most
-/// often an allocation: a batch or crop too big for the device, or on wgpu for its largest
-/// buffer) surfaces here, as an error instead of burn's panic.
+/// Reads one-element tensors back from their device, all in one transaction: a GPU's queue
+/// drains once for all of them (a search iteration's six statistics cost one wait, not six).
+/// A kernel that failed on a GPU (most often an allocation: a batch or crop too big for the
+/// device, or on wgpu for its largest buffer) surfaces here, as an error instead of burn's
+/// panic.
 ///
 /// # Errors
 /// The device's failure, with a hint.
-pub fn read_scalar(t: Tensor<1>) -> Result<f32> {
-    t.try_into_scalar::<f32>().context(
-        "reading a result back from the device failed (out of device memory? a smaller \
-         --batch, --lr-size or --patch needs less)",
-    )
+pub fn read_scalars<const N: usize>(ts: [Tensor<1>; N]) -> Result<[f32; N]> {
+    const HINT: &str = "reading a result back from the device failed (out of device memory? a \
+                        smaller --batch, --lr-size or --patch needs less)";
+    let data = ts
+        .into_iter()
+        // A transaction reads tensors of one backend: a loss (autodiff) and a gradient norm
+        // (computed on the gradients, inner backend) only meet there.
+        .map(Tensor::inner)
+        .fold(Transaction::default(), Transaction::register)
+        .try_execute()
+        .context(HINT)?;
+    let mut out = [0.0f32; N];
+    for (o, d) in out.iter_mut().zip(data) {
+        *o = d
+            .convert::<f32>()
+            .as_slice::<f32>()
+            .ok()
+            .and_then(|v| v.first().copied())
+            .context("the device returned an empty result")?;
+    }
+    Ok(out)
 }
 
 /// CUDA devices on this machine (0 without a driver, or in a build without CUDA).
@@ -161,6 +181,34 @@ fn cuda_devices() -> Result<usize> {
     }
     #[cfg(not(feature = "cuda"))]
     bail!("this trainer was built without CUDA; rebuild with `--features cuda`")
+}
+
+/// Whether NVRTC, which compiles every kernel of cubecl-cuda, loads. The driver can be there
+/// without it (NVRTC ships with the CUDA toolkit, not the driver), and cubecl-cuda would then
+/// panic at the first kernel, in the middle of a run.
+///
+/// # Errors
+/// None of the names cudarc (and so cubecl-cuda) looks for loads.
+#[cfg(feature = "cuda")]
+fn nvrtc_loads() -> Result<()> {
+    // SAFETY: loads and unloads a shared library by name; NVRTC runs no code when loaded.
+    #[allow(unsafe_code)]
+    let present = unsafe { cudarc::nvrtc::sys::is_culib_present() };
+    if present {
+        return Ok(());
+    }
+    let names = cudarc::get_lib_name_candidates("nvrtc");
+    bail!(
+        "the CUDA device is there but NVRTC, which compiles its kernels, is not: none of \
+         {names:?} loads. Install CUDA's NVRTC (the CUDA toolkit, or `pip install \
+         nvidia-cuda-nvrtc`) and add the folder holding libnvrtc.so.* to LD_LIBRARY_PATH"
+    )
+}
+
+#[cfg(not(feature = "cuda"))]
+#[allow(clippy::unnecessary_wraps)] // fallible in a build with CUDA
+fn nvrtc_loads() -> Result<()> {
+    Ok(())
 }
 
 /// wgpu adapters this build reaches (0 without a driver).
@@ -177,7 +225,7 @@ fn wgpu_adapters() -> Result<usize> {
 /// The first GPU `auto` takes: CUDA, then a wgpu adapter that is a card (a software
 /// rasterizer such as lavapipe runs, but slower than flex, so `auto` never picks it).
 fn first_gpu() -> Option<BackendKind> {
-    if cuda_devices().is_ok_and(|n| n > 0) {
+    if cuda_devices().is_ok_and(|n| n > 0) && nvrtc_loads().is_ok() {
         return Some(BackendKind::Cuda(0));
     }
     #[cfg(feature = "wgpu")]
@@ -279,6 +327,26 @@ mod tests {
         let d = b.device().unwrap();
         let t = burn::tensor::Tensor::<1>::from_floats([1.0, 2.0], &d);
         assert_eq!(t.sum().into_scalar::<f32>(), 3.0);
+    }
+
+    #[test]
+    fn scalars_read_together_come_back_in_order() {
+        let d = Device::flex();
+        let t = Tensor::<1>::from_floats([1.5, -2.0, 4.0], &d);
+        let got = read_scalars([
+            t.clone().max(),
+            t.clone().min(),
+            t.clone().sum(),
+            t.slice(1..2).mul_scalar(f32::NAN),
+        ])
+        .unwrap();
+        assert_eq!(got[..3], [4.0, -2.0, 3.5]);
+        assert!(got[3].is_nan());
+        assert_eq!(read_scalars::<0>([]).unwrap(), [0.0f32; 0]);
+        let a = Device::flex().autodiff();
+        let tracked = Tensor::<1>::from_floats([2.0], &a).require_grad();
+        let plain = Tensor::<1>::from_floats([3.0], &a).inner();
+        assert_eq!(read_scalars([tracked, plain]).unwrap(), [2.0, 3.0]);
     }
 
     #[cfg(not(feature = "cuda"))]

@@ -361,10 +361,18 @@ impl SlotInput {
     fn composed(x: Tensor<4>, ctx: &MixContext) -> Self {
         let noisy = Self::noisy(ctx);
         let z: Option<Tensor<4>> = noisy.then(|| ctx.rng.normal(x.shape(), &x.device()));
+        // `Range`'s Δ stays a device tensor here: reading it back, as the host pass does,
+        // would stall a GPU's queue once per slot input.
+        let range = (noisy && ctx.delta == SanDelta::Range).then(|| tensor_range(&x));
         let xs = x.clone();
-        Self::assemble(x, ctx, noisy, |b| match Self::target(&xs, b, ctx) {
-            Some((clip, kind)) => straight_through_composed(xs.clone(), clip, kind, z.clone()),
-            None => unreachable!("a quantized width has a target"),
+        Self::assemble(x, ctx, noisy, |b| match (&range, &z, activation_clip(b)) {
+            (Some(r), Some(z), Some(clip)) => {
+                xs.clone().clamp(0.0, clip) + z.clone() * range_sigma(r.clone(), b)
+            }
+            _ => match Self::target(&xs, b, ctx) {
+                Some((clip, kind)) => straight_through_composed(xs.clone(), clip, kind, z.clone()),
+                None => unreachable!("a quantized width has a target"),
+            },
         })
     }
 }
@@ -373,12 +381,21 @@ impl SlotInput {
 fn activation_sigma(x: &Tensor<4>, b: Bits, delta: SanDelta) -> f32 {
     match delta {
         SanDelta::Step => b.activation_step().unwrap_or(0.0) * 0.5,
-        SanDelta::Range => {
-            let xd = x.clone().detach();
-            let d = (xd.clone().max() - xd.min()).div_scalar(b.activation_max_code() as f32);
-            d.into_scalar::<f32>() * 0.5
-        }
+        SanDelta::Range => range_sigma(tensor_range(x), b).into_scalar::<f32>(),
     }
+}
+
+/// `max − min` over the whole of `t` as `[1, 1, 1, 1]` (no gradient).
+fn tensor_range(t: &Tensor<4>) -> Tensor<4> {
+    let td = t.clone().detach();
+    (td.clone().max() - td.min()).reshape([1, 1, 1, 1])
+}
+
+/// `Range`'s activation σ_b = Δ_b/2 = range/(2^b − 1)/2, from [`tensor_range`].
+fn range_sigma(range: Tensor<4>, b: Bits) -> Tensor<4> {
+    range
+        .div_scalar(b.activation_max_code() as f32)
+        .mul_scalar(0.5)
 }
 
 /// The per-tensor part of SAN's weight Δ (no gradient): `mean|W_c|` per output channel
@@ -393,7 +410,7 @@ fn weight_delta_base(w: &Tensor<4>, delta: SanDelta) -> Tensor<4> {
                 .mean_dim(1)
                 .reshape([cout, 1, 1, 1])
         }
-        SanDelta::Range => (wd.clone().max() - wd.min()).reshape([1, 1, 1, 1]),
+        SanDelta::Range => tensor_range(&wd),
     }
 }
 
@@ -495,9 +512,13 @@ mod tests {
     }
 
     fn ctx(mode: MixMode, noise: bool) -> MixContext {
+        ctx_with(mode, noise, SanDelta::Step)
+    }
+
+    fn ctx_with(mode: MixMode, noise: bool, delta: SanDelta) -> MixContext {
         MixContext {
             mode,
-            delta: SanDelta::Step,
+            delta,
             bits: vec![Bits::B4, Bits::B8],
             noise,
             rng: NoiseSource::new(3),
@@ -516,14 +537,15 @@ mod tests {
         let xs: Vec<f32> = (0..2 * 3 * 40 * 37)
             .map(|i| (i as f32 * 0.618_034).sin() * 9.0 + 0.4)
             .collect();
-        for (mode, noise) in [
-            (MixMode::San, true),
-            (MixMode::San, false),
-            (MixMode::Shared, false),
-            (MixMode::Independent, false),
+        for (mode, noise, delta) in [
+            (MixMode::San, true, SanDelta::Step),
+            (MixMode::San, true, SanDelta::Range),
+            (MixMode::San, false, SanDelta::Step),
+            (MixMode::Shared, false, SanDelta::Step),
+            (MixMode::Independent, false, SanDelta::Step),
         ] {
             let run = |prepare: fn(Tensor<4>, &MixContext) -> SlotInput| {
-                let c = ctx(mode, noise);
+                let c = ctx_with(mode, noise, delta);
                 let x = Tensor::<4>::from_data(TensorData::new(xs.clone(), [2, 3, 40, 37]), &d)
                     .require_grad();
                 let input = prepare(x.clone(), &c);
@@ -551,11 +573,11 @@ mod tests {
                     .iter()
                     .zip(c)
                     .all(|(a, b)| a.to_bits() == b.to_bits() || a == b);
-                assert!(same, "{mode:?} noise {noise}: width {b} differs");
+                assert!(same, "{mode:?} noise {noise} {delta:?}: width {b} differs");
             }
             assert_eq!(
                 host_grad, composed_grad,
-                "{mode:?} noise {noise}: gradients"
+                "{mode:?} noise {noise} {delta:?}: gradients"
             );
         }
     }

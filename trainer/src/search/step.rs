@@ -18,7 +18,7 @@ use super::alphas::{Alphas, SearchBits};
 use super::bitmixer::MixContext;
 use super::penalty::BitOpsPenalty;
 use super::supernet::Supernet;
-use crate::backend::read_scalar;
+use crate::backend::read_scalars;
 use crate::data::Batch;
 use crate::train::clip::clip_grad_norm;
 use crate::train::step::batch_tensors;
@@ -143,28 +143,50 @@ impl SearchLearner {
 
     /// One alpha step then one weight step.
     ///
+    /// The six statistics are read back once, at the end (one wait for a GPU's queue per
+    /// iteration); until then the new alphas and their Adam state are kept apart, so that a
+    /// failed iteration changes nothing.
+    ///
     /// # Errors
-    /// A non-finite loss or gradient; the learner keeps its previous state.
+    /// A non-finite loss or gradient, or a failed device; the learner keeps its previous state.
     pub fn iterate(
         &mut self,
         alpha_batch: &Batch,
         weight_batch: &Batch,
         p: IterParams,
     ) -> Result<IterStats> {
-        let mut s = IterStats::default();
         // Alpha step: weights frozen, noise on (SAN trains alphas under noise).
         let (x, y) = batch_tensors(alpha_batch, &self.device);
         let frozen = frozen_copy(&self.net);
         let probs = self.alphas.probs();
         let out = frozen.forward(x, &probs, &self.ctx);
-        let l1 = (out - y).abs().mean();
+        let alpha_l1 = (out - y).abs().mean();
         let hw = self.penalty.loss(&probs, &self.device);
         let ent = self.alphas.entropy();
-        let loss = l1.clone() + hw.clone().mul_scalar(p.eta) + ent.clone().mul_scalar(p.mu);
-        s.alpha_l1 = read_scalar(l1)?;
-        s.hw = read_scalar(hw)?;
-        s.entropy = read_scalar(ent)?;
-        s.alpha_loss = read_scalar(loss.clone())?;
+        let alpha_loss =
+            alpha_l1.clone() + hw.clone().mul_scalar(p.eta) + ent.clone().mul_scalar(p.mu);
+        let grads = GradientsParams::from_grads(alpha_loss.backward(), &self.alphas);
+        let mut alpha_optim = self.alpha_optim.clone();
+        let alphas = alpha_optim.step(p.alpha_lr, self.alphas.clone(), grads);
+
+        // Weight step: alphas as constants.
+        let (x, y) = batch_tensors(weight_batch, &self.device);
+        let probs: Vec<Tensor<1>> = alphas.probs().into_iter().map(Tensor::detach).collect();
+        let out = self.net.forward(x, &probs, &self.ctx);
+        let weight_l1 = (out - y).abs().mean();
+        let mut grads = GradientsParams::from_grads(weight_l1.backward(), &self.net);
+        let grad_norm = clip_grad_norm(&self.net, &mut grads, p.grad_clip, &self.device);
+
+        let [alpha_l1, hw, entropy, alpha_loss, weight_l1, grad_norm] =
+            read_scalars([alpha_l1, hw, ent, alpha_loss, weight_l1, grad_norm])?;
+        let s = IterStats {
+            alpha_l1,
+            hw,
+            entropy,
+            alpha_loss,
+            weight_l1,
+            grad_norm,
+        };
         if !s.alpha_loss.is_finite() {
             bail!(
                 "the alpha loss became {} (L1 {}, BitOps term {}, entropy {})",
@@ -174,27 +196,9 @@ impl SearchLearner {
                 s.entropy
             );
         }
-        let grads = GradientsParams::from_grads(loss.backward(), &self.alphas);
-        self.alphas = self
-            .alpha_optim
-            .step(p.alpha_lr, self.alphas.clone(), grads);
-
-        // Weight step: alphas as constants.
-        let (x, y) = batch_tensors(weight_batch, &self.device);
-        let probs: Vec<Tensor<1>> = self
-            .alphas
-            .probs()
-            .into_iter()
-            .map(Tensor::detach)
-            .collect();
-        let out = self.net.forward(x, &probs, &self.ctx);
-        let l1 = (out - y).abs().mean();
-        s.weight_l1 = read_scalar(l1.clone())?;
         if !s.weight_l1.is_finite() {
             bail!("the weight loss became {}", s.weight_l1);
         }
-        let mut grads = GradientsParams::from_grads(l1.backward(), &self.net);
-        s.grad_norm = clip_grad_norm(&self.net, &mut grads, p.grad_clip)?;
         if !s.grad_norm.is_finite() {
             bail!(
                 "the weight gradient norm became {} (loss {})",
@@ -202,6 +206,8 @@ impl SearchLearner {
                 s.weight_l1
             );
         }
+        self.alphas = alphas;
+        self.alpha_optim = alpha_optim;
         self.net = self.weight_optim.step(p.weight_lr, self.net.clone(), grads);
         Ok(s)
     }

@@ -5,7 +5,7 @@ use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Tensor, TensorData};
 
 use super::clip::clip_grad_norm;
-use crate::backend::read_scalar;
+use crate::backend::read_scalars;
 use crate::data::Batch;
 use crate::nn::Network;
 
@@ -65,13 +65,14 @@ impl Learner {
         let (x, y) = batch_tensors(batch, &self.device);
         let out = self.model.forward(x);
         let loss = (out - y).abs().mean();
-        let loss_v = read_scalar(loss.clone())?;
+        let grads = loss.clone().backward();
+        let mut grads = GradientsParams::from_grads(grads, &self.model);
+        let norm = clip_grad_norm(&self.model, &mut grads, self.grad_clip, &self.device);
+        // One read for both (one wait for a GPU's queue per step).
+        let [loss_v, norm] = read_scalars([loss, norm])?;
         if !loss_v.is_finite() {
             bail!("the loss became {loss_v}");
         }
-        let grads = loss.backward();
-        let mut grads = GradientsParams::from_grads(grads, &self.model);
-        let norm = clip_grad_norm(&self.model, &mut grads, self.grad_clip)?;
         if !norm.is_finite() {
             bail!("the gradient norm became {norm} (loss {loss_v})");
         }
