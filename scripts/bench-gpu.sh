@@ -17,8 +17,8 @@
 # cubecl-cuda loads the driver (libcuda.so.1) and NVRTC (libnvrtc.so.13 for CUDA 13) at run
 # time; this script looks for NVRTC under the usual CUDA and pip locations.
 #
-# GPU=cpu BATCH=2 LR=12 PATCH=12 runs the same steps on flex at a tiny shape: a dry run of
-# the script itself on a machine without a GPU.
+# GPU=cpu BATCH=2 LR=12 PATCH=12 EPOCH_SECONDS=1 TRAIN_STEPS=20 runs the same steps on flex
+# at a tiny shape: a dry run of the script itself on a machine without a GPU (CI runs it).
 set -uo pipefail
 bin=$(realpath "$1")
 out=$(realpath "$2")
@@ -44,49 +44,54 @@ smi=$!
 trap 'kill $smi 2>/dev/null' EXIT
 
 gpu=${GPU:-cuda} batch=${BATCH:-32} lr=${LR:-45} patch=${PATCH:-48}
+epoch_ms=$(( ${EPOCH_SECONDS:-40} * 1000 )) train_steps=${TRAIN_STEPS:-600}
 genotype=web/models/quantnas-basic-b-mixed48.genotype.json
-run() { # cap_seconds args...
+failed=()
+run() { # cap_seconds args...: a failed step is reported at the end; the next ones still run
   local cap=$1; shift
   local t0; t0=$(date +%s%N)
   timeout -k 5 "$cap" "$bin" "$@"
   local rc=$?
   echo "[rc=$rc, $(( ($(date +%s%N) - t0) / 1000000 )) ms]" >&2
+  [[ $rc == 0 ]] || failed+=("$1 $2")
   return $rc
 }
 
-step smoke: a tiny search step on cuda
+step "smoke: a tiny search step on $gpu"
 if ! run 90 bench search-step --device "$gpu" --mode san --batch 2 --lr-size 8 --iters 1 --warmup 0; then
-  echo "cuda does not run here; libraries:"
+  echo "$gpu does not run here; libraries:"
   ldd "$bin" | head -20
   exit 1
 fi
 
-step "search-step at 32 x 45², cuda next to flex"
+step "search-step at $batch x $lr², $gpu next to flex"
 run 130 bench search-step --device "$gpu,cpu" --mode san --batch "$batch" --lr-size "$lr" \
   --iters 3 --warmup 2 --json | tee "$out/search-step-vs-flex.json"
 
-step "train-step of the bundled genotype at 16 x 48², cuda next to flex"
+step "train-step of the bundled genotype at 16 x $patch², $gpu next to flex"
 run 70 bench train-step --arch "$genotype" --batch 16 --patch "$patch" --device "$gpu,cpu" \
   --steps 4 --warmup 2
 
-# Two epochs of about 40 s each at the speed just measured (20 to 200 iterations).
+# Two epochs of about EPOCH_SECONDS each at the speed just measured (20 to 200 iterations).
 iters=$(python3 -c '
 import json, sys
 try:
     rows = json.load(open(sys.argv[1]))["ms_per_iter"]
     ms = next(v for k, v in rows.items() if "flex" not in k or sys.argv[2] == "cpu")
-    print(max(20, min(200, int(40000 / ms))))
+    print(max(20, min(200, int(int(sys.argv[3]) / ms))))
 except Exception:
-    print(50)' "$out/search-step-vs-flex.json" "$gpu")
-step "pipeline on cuda at the paper's search shape, 2 x $iters iterations"
-rm -rf /tmp/pipe
+    print(50)' "$out/search-step-vs-flex.json" "$gpu" "$epoch_ms")
+step "pipeline on $gpu at $batch x $lr², 2 x $iters iterations"
+pipe=$(mktemp -d)/pipeline
 run 150 pipeline --preset paper --device "$gpu" --batch "$batch" --lr-size "$lr" \
   --train-patch "$patch" --train-data "$train" --val-data data/Val \
-  --epochs 2 --iters-per-epoch "$iters" --train-steps 600 --train-eval-every 300 \
-  --dataset data/Set5 --out /tmp/pipe --quiet
-(cd /tmp/pipe 2>/dev/null && tar czf "$out/pipeline.tgz" --exclude='*.bpk' --exclude='*.mpk' .)
+  --epochs 2 --iters-per-epoch "$iters" --train-steps "$train_steps" \
+  --train-eval-every $(( train_steps / 2 )) \
+  --dataset data/Set5 --out "$pipe" --quiet
+(cd "$pipe" 2>/dev/null && tar czf "$out/pipeline.tgz" --exclude='*.bpk' --exclude='*.mpk' .)
 
-step "search-step at 32 x 45², cuda alone, every mode and the fp floor"
+step "search-step at $batch x $lr², $gpu alone, every mode and the fp floor"
 run 60 bench search-step --device "$gpu" --mode san,shared,independent --fp-floor \
   --batch "$batch" --lr-size "$lr" --iters 8 --warmup 2 --json | tee "$out/search-step-cuda.json"
-step done
+step "done${failed:+, failed: ${failed[*]}}"
+[[ ${#failed[@]} == 0 ]]

@@ -36,4 +36,11 @@ cargo test --workspace --release --features trainer/wgpu
 # The binary the tests just built (with wgpu): a default-feature build would rebuild burn.
 TRAINER=target/release/trainer bash scripts/kill-resume.sh
 
+# The GPU measurement run (scripts/bench-gpu.sh), dry-run on flex at a tiny shape: a later
+# session with a borrowed GPU runs it as it is, so its commands must keep working (≈ 40 s).
+gpu_dry="$(mktemp -d)"
+GPU=cpu BATCH=2 LR=12 PATCH=12 EPOCH_SECONDS=1 TRAIN_STEPS=20 \
+  bash scripts/bench-gpu.sh target/release/trainer "$gpu_dry" data/Train291/BSD200 >/dev/null ||
+  { cat "$gpu_dry/gpu.log"; exit 1; }
+
 bash .ci/test-web.sh
